@@ -1,0 +1,78 @@
+import 'reflect-metadata';
+import type { Config } from './config.js';
+import { openDatabase, type MikroORM } from './db/orm.js';
+import { startHttpServer, type HttpServerHandle, type RouteHandler } from './graphql/http-server.js';
+import { createSchema } from './graphql/schema.js';
+import { DeliveryRuntime } from './jobs/delivery-runtime.js';
+import type { Logger } from './lib/logger.js';
+import { createServices, type Services } from './modules/services.js';
+import type { DestinationPolicy } from './modules/webhooks/webhook.service.js';
+
+/** A running audithook: the HTTP/WebSocket server, the database and the delivery runtime. */
+export interface App {
+  url: string;
+  port: number;
+  orm: MikroORM;
+  services: Services;
+  /** Stops accepting, finishes requests in flight, stops delivery, closes the database. */
+  stop(): Promise<void>;
+}
+
+/** Knobs for embedding (tests): run without delivery, or replace the URL resolver. */
+export interface AppOptions {
+  deliver?: boolean;
+  destinationPolicy?: Partial<DestinationPolicy>;
+  routes?: RouteHandler[];
+}
+
+/** The composition root: the only place that wires database, services, jobs and GraphQL together. */
+export async function startApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
+  const orm = await openDatabase(config.database);
+  const services = createServices(orm, config, options.destinationPolicy ? { destinationPolicy: options.destinationPolicy } : {});
+  let runtime: DeliveryRuntime | null = null;
+  let http: HttpServerHandle | null = null;
+  try {
+    if (options.deliver !== false) {
+      runtime = new DeliveryRuntime({
+        databasePath: config.database.path,
+        config: config.delivery,
+        allowPrivateDestinations: config.allowPrivateDestinations,
+        deliveries: services.deliveries,
+        logger,
+      });
+      services.setDeliverySignals(runtime);
+      await runtime.start();
+    }
+    const schema = await createSchema();
+    http = await startHttpServer(
+      {
+        schema,
+        services,
+        logger,
+        healthCheck: async () => orm.em.getConnection().isConnected(),
+        ...(options.routes ? { routes: options.routes } : {}),
+      },
+      { host: config.host, port: config.port },
+    );
+  } catch (error) {
+    await runtime?.stop(0).catch(() => undefined);
+    await orm.close(true);
+    throw error;
+  }
+  const server = http;
+  let stopping: Promise<void> | null = null;
+  return {
+    url: server.url,
+    port: server.port,
+    orm,
+    services,
+    stop() {
+      stopping ??= (async () => {
+        await server.close();
+        await runtime?.stop();
+        await orm.close(true);
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,153 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { z } from 'zod';
+
+/** A configuration value that cannot start the process; the message names the variable. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Where the data lives: only SQLite today, the PostgreSQL form comes later. */
+export type DatabaseConfig = { kind: 'sqlite'; path: string };
+
+/** Everything the process reads from its environment, validated once at start. */
+export interface Config {
+  port: number;
+  host: string;
+  database: DatabaseConfig;
+  secretKey: Buffer;
+  allowHttp: boolean;
+  allowPrivateDestinations: boolean;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  delivery: DeliveryConfig;
+}
+
+/** Delivery tuning: separate so tests and benchmarks can set short delays. */
+export interface DeliveryConfig {
+  requestTimeoutMs: number;
+  retryDelaysMs: number[];
+  testDelayMs: number;
+  maxBatchSize: number;
+  webhookConcurrency: number;
+}
+
+const booleanText = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => ['true', 'false', '1', '0', 'yes', 'no', ''].includes(v), 'expected true or false')
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const durationMsText = z.string().trim().transform((v, ctx) => {
+  const ms = parseDurationText(v);
+  if (ms === null) {
+    ctx.addIssue({ code: 'custom', message: 'expected a duration such as 500ms, 10s, 5m or 1h' });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const integerText = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, `expected a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `expected a whole number from ${min} to ${max}`);
+
+const envSchema = z.object({
+  PORT: integerText(0, 65535).default(4000),
+  HOST: z.string().trim().min(1, 'expected a host name or address').default('127.0.0.1'),
+  DATABASE_URL: z.string().trim().default('sqlite:data/audithook.db'),
+  AUDITHOOK_SECRET_KEY: z.string().trim().optional(),
+  AUDITHOOK_ALLOW_HTTP: booleanText.default(false),
+  AUDITHOOK_ALLOW_PRIVATE_DESTINATIONS: booleanText.default(false),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  AUDITHOOK_REQUEST_TIMEOUT: durationMsText.default(10_000),
+  AUDITHOOK_RETRY_DELAYS: z
+    .string()
+    .trim()
+    .transform((v, ctx) => {
+      const parts = v.split(',').map((p) => parseDurationText(p.trim()));
+      if (parts.length !== 3 || parts.some((p) => p === null)) {
+        ctx.addIssue({ code: 'custom', message: 'expected three comma-separated durations, e.g. 5s,5m,30m' });
+        return z.NEVER;
+      }
+      return parts as number[];
+    })
+    .default([5_000, 300_000, 1_800_000]),
+  AUDITHOOK_TEST_DELAY: durationMsText.default(5_000),
+  AUDITHOOK_MAX_BATCH_SIZE: integerText(1, 1000).default(100),
+  AUDITHOOK_WEBHOOK_CONCURRENCY: integerText(1, 64).default(4),
+});
+
+/** Accepts `250ms`, `5s`, `5m`, `1h` or a bare number of milliseconds. */
+export function parseDurationText(text: string): number | null {
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(text.trim());
+  if (!match) return null;
+  const unitMs = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h'];
+  const value = Math.round(Number(match[1]) * unitMs);
+  return Number.isFinite(value) ? value : null;
+}
+
+function parseDatabaseUrl(url: string, cwd: string): DatabaseConfig {
+  const match = /^sqlite:(.+)$/.exec(url);
+  if (!match) {
+    throw new ConfigError(
+      `DATABASE_URL: expected sqlite:<path to file> (e.g. sqlite:data/audithook.db), got "${url.replace(/\/\/[^@]*@/, '//***@')}"`,
+    );
+  }
+  let path = match[1]!;
+  if (path.startsWith('//')) path = path.slice(2);
+  return { kind: 'sqlite', path: isAbsolute(path) ? path : resolve(cwd, path) };
+}
+
+function loadSecretKey(value: string | undefined, database: DatabaseConfig): Buffer {
+  if (value !== undefined && value !== '') {
+    const key = Buffer.from(value, 'base64');
+    if (key.length !== 32 || !/^[A-Za-z0-9+/]+={0,2}$/.test(value)) {
+      throw new ConfigError('AUDITHOOK_SECRET_KEY: expected the base64 encoding of exactly 32 bytes (e.g. `openssl rand -base64 32`)');
+    }
+    return key;
+  }
+  const keyPath = join(dirname(database.path), 'secret.key');
+  if (existsSync(keyPath)) {
+    const key = Buffer.from(readFileSync(keyPath, 'utf8').trim(), 'base64');
+    if (key.length !== 32) throw new ConfigError(`AUDITHOOK_SECRET_KEY: ${keyPath} does not hold the base64 of 32 bytes`);
+    return key;
+  }
+  mkdirSync(dirname(keyPath), { recursive: true });
+  const key = randomBytes(32);
+  writeFileSync(keyPath, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+  chmodSync(keyPath, 0o600);
+  return key;
+}
+
+/** Reads and validates the environment; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const messages = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(messages.join('; '));
+  }
+  const e = parsed.data;
+  const database = parseDatabaseUrl(e.DATABASE_URL, cwd);
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    database,
+    secretKey: loadSecretKey(e.AUDITHOOK_SECRET_KEY, database),
+    allowHttp: e.AUDITHOOK_ALLOW_HTTP,
+    allowPrivateDestinations: e.AUDITHOOK_ALLOW_PRIVATE_DESTINATIONS,
+    logLevel: e.LOG_LEVEL,
+    delivery: {
+      requestTimeoutMs: e.AUDITHOOK_REQUEST_TIMEOUT,
+      retryDelaysMs: e.AUDITHOOK_RETRY_DELAYS,
+      testDelayMs: e.AUDITHOOK_TEST_DELAY,
+      maxBatchSize: e.AUDITHOOK_MAX_BATCH_SIZE,
+      webhookConcurrency: e.AUDITHOOK_WEBHOOK_CONCURRENCY,
+    },
+  };
+}

@@ -1,0 +1,179 @@
+import { Agenda, type Job } from 'agenda';
+import type { DeliveryConfig } from '../config.js';
+import { createWebhookClient, type WebhookClient } from '../delivery/http-client.js';
+import type { Logger } from '../lib/logger.js';
+import type { DeliverySignals } from '../modules/deliveries/delivery-signals.js';
+import { USER_AGENT, type DeliveryService } from '../modules/deliveries/delivery.service.js';
+import { KeyedSemaphore } from './keyed-semaphore.js';
+import { SqliteBackend } from './sqlite-backend/index.js';
+
+/** The Agenda job that performs one attempt of one delivery; its data carries the attempt number. */
+export const DELIVER_JOB = 'deliver-webhook';
+/** How often the outbox is swept for events whose in-process signal was lost (crash, other process). */
+const SWEEP_INTERVAL_MS = 5_000;
+/** How long SIGTERM waits for requests in flight before leaving them to the next start. */
+export const SHUTDOWN_GRACE_MS = 10_000;
+
+/** What one deliver job carries. */
+export interface DeliverJobData {
+  deliveryId: string;
+  webhookId: string;
+  attemptNumber: number;
+}
+
+/** Options of the runtime; tests shorten the timing through DeliveryConfig. */
+export interface DeliveryRuntimeOptions {
+  databasePath: string;
+  config: DeliveryConfig;
+  allowPrivateDestinations: boolean;
+  deliveries: DeliveryService;
+  logger: Logger;
+}
+
+/**
+ * Runs delivery in this process: Agenda (on our SQLite backend) schedules and retries attempts,
+ * a per-webhook pump turns outbox events into batches while the webhook has free request slots,
+ * and a keyed semaphore caps requests in flight per webhook.
+ */
+export class DeliveryRuntime implements DeliverySignals {
+  private readonly agenda: Agenda;
+  private readonly client: WebhookClient;
+  private readonly slots: KeyedSemaphore;
+  private readonly pumping = new Set<string>();
+  private readonly pumpAgain = new Set<string>();
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private stopping = false;
+
+  constructor(private readonly options: DeliveryRuntimeOptions) {
+    const { config } = options;
+    this.client = createWebhookClient({ timeoutMs: config.requestTimeoutMs, allowPrivateDestinations: options.allowPrivateDestinations, userAgent: USER_AGENT });
+    this.slots = new KeyedSemaphore(config.webhookConcurrency);
+    this.agenda = new Agenda({
+      backend: new SqliteBackend({ path: options.databasePath }),
+      name: `audithook-${process.pid}`,
+      processEvery: '1 second',
+      defaultConcurrency: 32,
+      maxConcurrency: 256,
+      // A job locked by a process that died becomes runnable again after this long.
+      defaultLockLifetime: config.requestTimeoutMs * 2 + 5_000,
+    } as ConstructorParameters<typeof Agenda>[0]);
+    this.agenda.define<DeliverJobData>(DELIVER_JOB, (job) => this.runDeliverJob(job), {
+      concurrency: 128,
+      lockLimit: 256,
+      lockLifetime: config.requestTimeoutMs * 2 + 5_000,
+      removeOnComplete: true,
+    });
+    this.agenda.on('error', (error: unknown) => options.logger.error({ err: error }, 'agenda error'));
+  }
+
+  /** Starts processing, and finds again whatever a previous process left unfinished. */
+  async start(): Promise<void> {
+    await this.agenda.start();
+    await this.recover();
+    this.sweepTimer = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
+    this.sweepTimer.unref();
+  }
+
+  /** Stops taking jobs, waits up to the grace period for requests in flight, then lets go of the rest. */
+  async stop(graceMs: number = SHUTDOWN_GRACE_MS): Promise<void> {
+    this.stopping = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    try {
+      await this.agenda.drain(graceMs);
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'delivery drain did not finish in time; unfinished deliveries resume at next start');
+    }
+    await this.agenda.stop().catch(() => undefined);
+    this.client.close();
+  }
+
+  /** DeliverySignals: new events are in a webhook's outbox. */
+  eventsQueued(webhookId: string): void {
+    void this.pump(webhookId);
+  }
+
+  /** DeliverySignals: a delivery needs an attempt at runAt (test, redeliver, recovery). */
+  async deliveryScheduled(deliveryId: string, runAt: Date, webhookId?: string, attemptNumber = 1): Promise<void> {
+    await this.agenda
+      .create<DeliverJobData>(DELIVER_JOB, { deliveryId, webhookId: webhookId ?? '', attemptNumber })
+      .unique({ 'data.deliveryId': deliveryId }, { insertOnly: true })
+      .schedule(runAt)
+      .save();
+  }
+
+  /** DeliverySignals: cancelled deliveries need no job; their handler would find them CANCELLED anyway. */
+  async deliveriesCancelled(deliveryIds: string[]): Promise<void> {
+    for (const deliveryId of deliveryIds) {
+      await this.agenda.cancel({ name: DELIVER_JOB, data: { deliveryId } }).catch(() => 0);
+    }
+  }
+
+  private async runDeliverJob(job: Job<DeliverJobData>): Promise<void> {
+    const { deliveryId, webhookId, attemptNumber } = job.attrs.data;
+    const release = await this.slots.acquire(webhookId || deliveryId);
+    let result;
+    try {
+      if (this.stopping) {
+        // Shutting down: leave the attempt to the next start rather than start a request now.
+        job.schedule(new Date(Date.now() + 1_000));
+        return;
+      }
+      result = await this.options.deliveries.attempt(deliveryId, attemptNumber, (request) => this.client.send(request));
+    } finally {
+      release();
+    }
+    if (!result.ok && result.retryAt) {
+      job.attrs.data = { ...job.attrs.data, attemptNumber: attemptNumber + 1 };
+      job.schedule(result.retryAt);
+    }
+    if (attemptNumber === 1 && webhookId) void this.pump(webhookId); // a slot freed: the next batch may go
+  }
+
+  /**
+   * Takes waiting events into deliveries while fewer than `webhookConcurrency` of the webhook's
+   * deliveries await their first attempt: an idle webhook gets each event at once, a busy one gets
+   * larger batches (up to maxBatchSize) as events pile up behind the requests in flight.
+   */
+  private async pump(webhookId: string): Promise<void> {
+    if (this.stopping) return;
+    if (this.pumping.has(webhookId)) {
+      this.pumpAgain.add(webhookId);
+      return;
+    }
+    this.pumping.add(webhookId);
+    try {
+      do {
+        this.pumpAgain.delete(webhookId);
+        let awaiting = await this.options.deliveries.countAwaitingFirstAttempt(webhookId);
+        while (awaiting < this.options.config.webhookConcurrency && !this.stopping) {
+          const delivery = await this.options.deliveries.claimPending(webhookId);
+          if (!delivery) break;
+          await this.deliveryScheduled(delivery.id, delivery.nextAttemptAt ?? new Date(), webhookId);
+          awaiting++;
+        }
+      } while (this.pumpAgain.has(webhookId) && !this.stopping);
+    } catch (error) {
+      this.options.logger.error({ err: error, webhookId }, 'could not take queued events into a delivery; the sweep retries');
+    } finally {
+      this.pumping.delete(webhookId);
+    }
+  }
+
+  private async sweep(): Promise<void> {
+    try {
+      for (const webhookId of await this.options.deliveries.webhooksWithPendingEvents()) void this.pump(webhookId);
+    } catch (error) {
+      this.options.logger.error({ err: error }, 'outbox sweep failed');
+    }
+  }
+
+  /** Start-up: every unfinished delivery gets its job back, and every outbox is pumped. */
+  private async recover(): Promise<void> {
+    const unfinished = await this.options.deliveries.unfinished();
+    for (const delivery of unfinished) {
+      await this.deliveryScheduled(delivery.id, delivery.runAt, delivery.webhookId, delivery.attemptNumber);
+    }
+    if (unfinished.length > 0) this.options.logger.info({ deliveries: unfinished.length }, 'resuming unfinished deliveries');
+    await this.sweep();
+  }
+}

@@ -1,0 +1,56 @@
+import { OptionalProps } from '@mikro-orm/core';
+import { Entity, Enum, Index, ManyToOne, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
+import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { newId } from '../../lib/ids.js';
+import { Organization } from '../organizations/organization.entity.js';
+
+/** What a token may do: ADMIN manages everything of its organization, INGEST only records events. */
+export enum Role {
+  ADMIN = 'ADMIN',
+  INGEST = 'INGEST',
+}
+
+registerEnumType(Role, {
+  name: 'Role',
+  valuesConfig: {
+    ADMIN: { description: 'Manages the webhook and tokens, reads the audit log and deliveries, subscribes to attempts.' },
+    INGEST: { description: 'Records audit events; nothing else.' },
+  },
+});
+
+/** A bearer credential; only the SHA-256 of its secret is kept, so a leaked database holds no usable token. */
+@ObjectType({ description: 'An API token of the organization; its secret is never shown again after creation.' })
+@Entity({ tableName: 'api_tokens' })
+@Index({ properties: ['organization', 'createdAt'] })
+export class ApiToken {
+  [OptionalProps]?: 'createdAt' | 'label' | 'lastUsedAt' | 'revokedAt';
+
+  @Field(() => ID)
+  @PrimaryKey({ type: 'string', length: 40 })
+  id: string = newId('tok');
+
+  @ManyToOne({ entity: () => Organization, mapToPk: true, deleteRule: 'cascade' })
+  organization!: string;
+
+  @Property({ type: 'string', length: 64, unique: true })
+  tokenHash!: string;
+
+  @Field(() => Role)
+  @Enum({ items: () => Role })
+  role!: Role;
+
+  @Field(() => String, { nullable: true })
+  @Property({ type: 'string', length: 200, nullable: true })
+  label: string | null = null;
+
+  @Field(() => Date)
+  @Property({ type: 'datetime' })
+  createdAt: Date = new Date();
+
+  @Field(() => Date, { nullable: true })
+  @Property({ type: 'datetime', nullable: true })
+  lastUsedAt: Date | null = null;
+
+  @Property({ type: 'datetime', nullable: true })
+  revokedAt: Date | null = null;
+}

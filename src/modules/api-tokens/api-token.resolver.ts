@@ -1,0 +1,30 @@
+import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { principalOf, type RequestContext } from '../request-context.js';
+import { ApiToken, Role } from './api-token.entity.js';
+import { CreateApiTokenInput, CreatedApiToken } from './api-token.inputs.js';
+
+/** apiTokens, createApiToken, revokeApiToken: admins only. */
+@Resolver(() => ApiToken)
+export class ApiTokenResolver {
+  @Authorized(Role.ADMIN)
+  @Query(() => [ApiToken])
+  apiTokens(@Arg('organizationId', () => ID) organizationId: string, @Ctx() context: RequestContext): Promise<ApiToken[]> {
+    return context.services.apiTokens.list(organizationId);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => CreatedApiToken, { description: 'Shows the token\'s secret once; only its hash is stored.' })
+  createApiToken(
+    @Arg('organizationId', () => ID) _organizationId: string,
+    @Arg('input', () => CreateApiTokenInput) input: CreateApiTokenInput,
+    @Ctx() context: RequestContext,
+  ): Promise<CreatedApiToken> {
+    return context.services.apiTokens.create(principalOf(context), input);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => Boolean)
+  revokeApiToken(@Arg('organizationId', () => ID) _organizationId: string, @Arg('id', () => ID) id: string, @Ctx() context: RequestContext): Promise<boolean> {
+    return context.services.apiTokens.revoke(principalOf(context), id);
+  }
+}

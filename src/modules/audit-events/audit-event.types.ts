@@ -1,0 +1,30 @@
+import { GraphQLJSONObject } from 'graphql-scalars';
+import { Field, ID, ObjectType } from 'type-graphql';
+
+/** Who performed an audited action. */
+@ObjectType()
+export class Actor {
+  @Field(() => ID) id!: string;
+  @Field(() => String, { nullable: true }) type?: string | null;
+  @Field(() => String, { nullable: true }) name?: string | null;
+  @Field(() => String, { nullable: true }) email?: string | null;
+}
+
+/** A thing an action was done to (context) or within (container). */
+@ObjectType()
+export class AuditObject {
+  @Field(() => ID) id!: string;
+  @Field(() => String) type!: string;
+  @Field(() => String, { nullable: true }) name?: string | null;
+  @Field(() => GraphQLJSONObject, { nullable: true }) attributes?: Record<string, unknown> | null;
+}
+
+/** Where an action came from. */
+@ObjectType()
+export class Location {
+  @Field(() => String, { nullable: true }) ip?: string | null;
+  @Field(() => String, { nullable: true }) geo?: string | null;
+  @Field(() => String, { nullable: true }) countryName?: string | null;
+  @Field(() => String, { nullable: true }) regionName?: string | null;
+  @Field(() => String, { nullable: true }) city?: string | null;
+}

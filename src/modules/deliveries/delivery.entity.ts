@@ -1,0 +1,200 @@
+import { OptionalProps } from '@mikro-orm/core';
+import { Entity, Enum, Index, ManyToOne, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
+import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { newId } from '../../lib/ids.js';
+import type { ActorData, AuditObjectData, LocationData } from '../audit-events/audit-event.entity.js';
+import { AuditEvent } from '../audit-events/audit-event.entity.js';
+import { Organization } from '../organizations/organization.entity.js';
+import { Webhook } from '../webhooks/webhook.entity.js';
+
+/** EVENTS carries recorded audit events; TEST carries sample activities and is flagged so receivers can tell. */
+export enum DeliveryKind {
+  EVENTS = 'EVENTS',
+  TEST = 'TEST',
+}
+
+/** The life of one request body: PENDING → (RETRYING →)* SUCCEEDED | FAILED, or CANCELLED when the webhook goes. */
+export enum DeliveryStatus {
+  PENDING = 'PENDING',
+  RETRYING = 'RETRYING',
+  SUCCEEDED = 'SUCCEEDED',
+  FAILED = 'FAILED',
+  CANCELLED = 'CANCELLED',
+}
+
+/** Whether one HTTP attempt got a 2xx. */
+export enum AttemptOutcome {
+  SUCCEEDED = 'SUCCEEDED',
+  FAILED = 'FAILED',
+}
+
+registerEnumType(DeliveryKind, { name: 'DeliveryKind' });
+registerEnumType(DeliveryStatus, {
+  name: 'DeliveryStatus',
+  valuesConfig: {
+    PENDING: { description: 'Waiting for its first attempt.' },
+    RETRYING: { description: 'At least one attempt failed; another is scheduled.' },
+    FAILED: { description: 'Every attempt failed: the first and three retries.' },
+    CANCELLED: { description: 'The webhook was removed before the delivery finished.' },
+  },
+});
+registerEnumType(AttemptOutcome, { name: 'AttemptOutcome' });
+
+/** A sample activity carried by a TEST delivery; never stored in the audit log. */
+export interface SampleEventData {
+  id: string;
+  time: string;
+  action: string;
+  actor: ActorData;
+  context: AuditObjectData[];
+  container: AuditObjectData[];
+  location: LocationData | null;
+  message: string | null;
+}
+
+/** One request body (a batch of events) and its attempts; its id is the webhook-id header on every attempt. */
+@ObjectType({ description: 'One request body sent to the webhook, with all its attempts.' })
+@Entity({ tableName: 'deliveries' })
+@Index({ name: 'deliveries_org_created_idx', properties: ['organization', 'createdAt', 'id'] })
+@Index({ name: 'deliveries_webhook_status_idx', properties: ['webhook', 'status'] })
+@Index({ name: 'deliveries_status_idx', properties: ['status'] })
+export class Delivery {
+  [OptionalProps]?: 'status' | 'eventCount' | 'attemptCount' | 'maxAttempts' | 'nextAttemptAt' | 'createdAt' | 'completedAt' | 'sampleEvents';
+
+  @Field(() => ID, { description: 'Also sent as the webhook-id header: the same on every attempt.' })
+  @PrimaryKey({ type: 'string', length: 40 })
+  id: string = newId('dlv');
+
+  @ManyToOne({ entity: () => Organization, mapToPk: true, deleteRule: 'cascade' })
+  organization!: string;
+
+  @Field(() => ID, { name: 'webhookId' })
+  @ManyToOne({ entity: () => Webhook, mapToPk: true, deleteRule: 'cascade' })
+  webhook!: string;
+
+  @Field(() => DeliveryKind)
+  @Enum({ items: () => DeliveryKind })
+  kind!: DeliveryKind;
+
+  @Field(() => DeliveryStatus)
+  @Enum({ items: () => DeliveryStatus })
+  status: DeliveryStatus = DeliveryStatus.PENDING;
+
+  @Field(() => Int)
+  @Property({ type: 'integer' })
+  eventCount: number = 0;
+
+  @Field(() => Int)
+  @Property({ type: 'integer' })
+  attemptCount: number = 0;
+
+  @Field(() => Int)
+  @Property({ type: 'integer' })
+  maxAttempts: number = 4;
+
+  @Field(() => Date, { nullable: true })
+  @Property({ type: 'datetime', nullable: true })
+  nextAttemptAt: Date | null = null;
+
+  @Field(() => Date)
+  @Property({ type: 'datetime' })
+  createdAt: Date = new Date();
+
+  @Field(() => Date, { nullable: true })
+  @Property({ type: 'datetime', nullable: true })
+  completedAt: Date | null = null;
+
+  /** Sample activities of a TEST delivery (EVENTS deliveries link audit events instead). */
+  @Property({ type: 'json', nullable: true })
+  sampleEvents: SampleEventData[] | null = null;
+}
+
+/** Which audit events a delivery carries, so a redelivery sends exactly the same batch. */
+@Entity({ tableName: 'delivery_events' })
+@Index({ name: 'delivery_events_event_idx', properties: ['event'] })
+export class DeliveryEvent {
+  @ManyToOne({ entity: () => Delivery, mapToPk: true, primary: true, deleteRule: 'cascade' })
+  delivery!: string;
+
+  @ManyToOne({ entity: () => AuditEvent, mapToPk: true, primary: true, deleteRule: 'cascade' })
+  event!: string;
+
+  @Property({ type: 'integer' })
+  position!: number;
+}
+
+/** The outbox: an event recorded while a webhook is active, not yet taken into a delivery. */
+@Entity({ tableName: 'pending_events' })
+@Index({ name: 'pending_events_webhook_idx', properties: ['webhook', 'enqueuedAt'] })
+export class PendingEvent {
+  [OptionalProps]?: 'enqueuedAt';
+
+  @ManyToOne({ entity: () => AuditEvent, mapToPk: true, primary: true, deleteRule: 'cascade' })
+  event!: string;
+
+  @ManyToOne({ entity: () => Webhook, mapToPk: true, deleteRule: 'cascade' })
+  webhook!: string;
+
+  @Property({ type: 'datetime' })
+  enqueuedAt: Date = new Date();
+}
+
+/** One HTTP request of a delivery, as the receiver answered it. */
+@ObjectType({ description: 'One HTTP request of a delivery and how the receiver answered.' })
+@Entity({ tableName: 'delivery_attempts' })
+@Index({ name: 'delivery_attempts_delivery_idx', properties: ['delivery', 'attemptNumber'] })
+@Index({ name: 'delivery_attempts_org_started_idx', properties: ['organization', 'startedAt'] })
+export class DeliveryAttempt {
+  [OptionalProps]?: 'statusCode' | 'error' | 'responseBody' | 'nextAttemptAt';
+
+  @Field(() => ID)
+  @PrimaryKey({ type: 'string', length: 40 })
+  id: string = newId('att');
+
+  @Field(() => ID, { name: 'deliveryId' })
+  @ManyToOne({ entity: () => Delivery, mapToPk: true, deleteRule: 'cascade' })
+  delivery!: string;
+
+  @Field(() => ID, { name: 'webhookId' })
+  @ManyToOne({ entity: () => Webhook, mapToPk: true, deleteRule: 'cascade' })
+  webhook!: string;
+
+  @ManyToOne({ entity: () => Organization, mapToPk: true, deleteRule: 'cascade' })
+  organization!: string;
+
+  @Field(() => Int, { description: '1 for the first try, up to 4 after three retries.' })
+  @Property({ type: 'integer' })
+  attemptNumber!: number;
+
+  @Field(() => AttemptOutcome)
+  @Enum({ items: () => AttemptOutcome })
+  outcome!: AttemptOutcome;
+
+  @Field(() => Int, { nullable: true, description: "The receiver's HTTP status; null when no response came." })
+  @Property({ type: 'integer', nullable: true })
+  statusCode: number | null = null;
+
+  @Field(() => String, { nullable: true, description: 'Why it failed, e.g. TIMEOUT, CONNECTION_REFUSED, HTTP_503, DESTINATION_NOT_ALLOWED.' })
+  @Property({ type: 'string', length: 64, nullable: true })
+  error: string | null = null;
+
+  @Field(() => String, { nullable: true, description: "The first 4 KiB of the receiver's response body." })
+  @Property({ type: 'text', nullable: true })
+  responseBody: string | null = null;
+
+  @Field(() => Int)
+  @Property({ type: 'integer' })
+  durationMs!: number;
+
+  @Field(() => Date)
+  @Property({ type: 'datetime' })
+  startedAt!: Date;
+
+  @Field(() => Boolean)
+  @Property({ type: 'boolean' })
+  willRetry!: boolean;
+
+  @Field(() => Date, { nullable: true })
+  @Property({ type: 'datetime', nullable: true })
+  nextAttemptAt: Date | null = null;
+}

@@ -1,0 +1,65 @@
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { AppError } from '../../lib/app-error.js';
+import { Role } from '../api-tokens/api-token.entity.js';
+import { AuditEvent } from '../audit-events/audit-event.entity.js';
+import { principalOf, type RequestContext } from '../request-context.js';
+import { Delivery, DeliveryAttempt } from './delivery.entity.js';
+import { DeliveryConnection, DeliveryFilter } from './delivery.inputs.js';
+
+/** Delivery history, redelivery, and the live attempts subscription: admins only. */
+@Resolver(() => Delivery)
+export class DeliveryResolver {
+  @Authorized(Role.ADMIN)
+  @Query(() => DeliveryConnection, { description: 'Deliveries to the webhook, newest first.' })
+  deliveries(
+    @Arg('organizationId', () => ID) organizationId: string,
+    @Arg('filter', () => DeliveryFilter, { nullable: true }) filter: DeliveryFilter | null,
+    @Arg('first', () => Int, { nullable: true }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Ctx() context: RequestContext,
+  ): Promise<DeliveryConnection> {
+    return context.services.deliveries.list(organizationId, filter, first, after);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Query(() => Delivery, { nullable: true })
+  delivery(@Arg('organizationId', () => ID) organizationId: string, @Arg('id', () => ID) id: string, @Ctx() context: RequestContext): Promise<Delivery | null> {
+    return context.services.deliveries.get(organizationId, id);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => Delivery, { description: 'Sends a finished delivery again, same delivery id and events, with a fresh set of attempts.' })
+  redeliver(@Arg('organizationId', () => ID) _organizationId: string, @Arg('deliveryId', () => ID) deliveryId: string, @Ctx() context: RequestContext): Promise<Delivery> {
+    return context.services.deliveries.redeliver(principalOf(context), deliveryId);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Subscription(() => DeliveryAttempt, {
+    description: "Every delivery attempt of the organization's webhook, live, as it finishes.",
+    subscribe: ({ args, context }) => (context as RequestContext).services.deliveries.feed.subscribe(String(args.organizationId)),
+  })
+  deliveryAttempts(@Arg('organizationId', () => ID) _organizationId: string, @Root() attempt: DeliveryAttempt): DeliveryAttempt {
+    return attempt;
+  }
+
+  @FieldResolver(() => [AuditEvent])
+  events(@Root() delivery: Delivery, @Ctx() context: RequestContext): Promise<AuditEvent[]> {
+    return context.services.deliveries.events(delivery);
+  }
+
+  @FieldResolver(() => [DeliveryAttempt])
+  attempts(@Root() delivery: Delivery, @Ctx() context: RequestContext): Promise<DeliveryAttempt[]> {
+    return context.services.deliveries.attempts(delivery.id);
+  }
+}
+
+/** DeliveryAttempt.delivery. */
+@Resolver(() => DeliveryAttempt)
+export class DeliveryAttemptResolver {
+  @FieldResolver(() => Delivery)
+  async delivery(@Root() attempt: DeliveryAttempt, @Ctx() context: RequestContext): Promise<Delivery> {
+    const delivery = await context.services.deliveries.get(attempt.organization, attempt.delivery);
+    if (!delivery) throw new AppError('NOT_FOUND', `delivery ${attempt.delivery} no longer exists`);
+    return delivery;
+  }
+}

@@ -1,0 +1,42 @@
+import { Arg, Authorized, Ctx, Field, FieldResolver, ID, ObjectType, Query, Resolver, Root } from 'type-graphql';
+import { AppError } from '../../lib/app-error.js';
+import { Role } from '../api-tokens/api-token.entity.js';
+import { principalOf, type RequestContext } from '../request-context.js';
+import { Webhook } from '../webhooks/webhook.entity.js';
+import { Organization } from './organization.entity.js';
+
+/** The caller: the organization and role its API token grants. */
+@ObjectType()
+export class Viewer {
+  @Field(() => Organization) organization!: Organization;
+  @Field(() => Role) role!: Role;
+  @Field(() => ID) tokenId!: string;
+}
+
+/** viewer, organization and Organization.webhook. */
+@Resolver(() => Organization)
+export class OrganizationResolver {
+  @Authorized()
+  @Query(() => Viewer, { description: 'The caller: the organization and role that its API token grants.' })
+  async viewer(@Ctx() context: RequestContext): Promise<Viewer> {
+    const principal = principalOf(context);
+    const organization = await context.services.organizations.get(principal.organizationId);
+    if (!organization) throw new AppError('UNAUTHENTICATED', 'the API token belongs to no organization');
+    return { organization, role: principal.role, tokenId: principal.tokenId };
+  }
+
+  @Authorized(Role.ADMIN)
+  @Query(() => Organization)
+  async organization(@Arg('id', () => ID) id: string, @Ctx() context: RequestContext): Promise<Organization> {
+    if (id !== principalOf(context).organizationId) throw new AppError('FORBIDDEN', 'the API token does not belong to this organization');
+    const organization = await context.services.organizations.get(id);
+    if (!organization) throw new AppError('NOT_FOUND', `no organization ${id}`, 'id');
+    return organization;
+  }
+
+  @FieldResolver(() => Webhook, { nullable: true })
+  async webhook(@Root() organization: Organization, @Ctx() context: RequestContext): Promise<Webhook | null> {
+    if (context.principal?.role !== Role.ADMIN || context.principal.organizationId !== organization.id) return null;
+    return context.services.webhooks.get(organization.id);
+  }
+}

@@ -1,0 +1,65 @@
+import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Role } from '../api-tokens/api-token.entity.js';
+import { Delivery } from '../deliveries/delivery.entity.js';
+import { principalOf, type RequestContext } from '../request-context.js';
+import { Webhook } from './webhook.entity.js';
+import { RegisterWebhookInput, UpdateWebhookInput, WebhookAuthorization } from './webhook.inputs.js';
+
+/** The webhook registration operations: admins only. */
+@Resolver(() => Webhook)
+export class WebhookResolver {
+  @Authorized(Role.ADMIN)
+  @Query(() => Webhook, { nullable: true, description: "The organization's registered webhook; null when none is registered." })
+  webhook(@Arg('organizationId', () => ID) organizationId: string, @Ctx() context: RequestContext): Promise<Webhook | null> {
+    return context.services.webhooks.get(organizationId);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Query(() => String, { description: 'The current signing secret (whsec_...) used for the webhook-signature header. Admins only.' })
+  webhookSigningSecret(@Arg('organizationId', () => ID) organizationId: string, @Ctx() context: RequestContext): Promise<string> {
+    return context.services.webhooks.signingSecret(organizationId);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => Webhook, { description: "Registers the organization's one webhook. Fails with WEBHOOK_ALREADY_REGISTERED when one exists." })
+  registerWebhook(
+    @Arg('organizationId', () => ID) _organizationId: string,
+    @Arg('input', () => RegisterWebhookInput) input: RegisterWebhookInput,
+    @Ctx() context: RequestContext,
+  ): Promise<Webhook> {
+    return context.services.webhooks.register(principalOf(context), input);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => Webhook, { description: 'Edits the registered webhook. Fails with NOT_FOUND when none is registered.' })
+  updateWebhook(
+    @Arg('organizationId', () => ID) _organizationId: string,
+    @Arg('input', () => UpdateWebhookInput) input: UpdateWebhookInput,
+    @Ctx() context: RequestContext,
+  ): Promise<Webhook> {
+    return context.services.webhooks.update(principalOf(context), input);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => Boolean, { description: 'Removes the registration; deliveries not yet sent are cancelled. True when one was removed.' })
+  removeWebhook(@Arg('organizationId', () => ID) _organizationId: string, @Ctx() context: RequestContext): Promise<boolean> {
+    return context.services.webhooks.remove(principalOf(context));
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => String, { description: 'Replaces the signing secret; the previous one keeps signing alongside for 24 hours.' })
+  rotateWebhookSigningSecret(@Arg('organizationId', () => ID) _organizationId: string, @Ctx() context: RequestContext): Promise<string> {
+    return context.services.webhooks.rotateSigningSecret(principalOf(context));
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => Delivery, { description: 'Sends a few aggregated sample activities to the webhook after a brief delay; returns that TEST delivery.' })
+  testWebhook(@Arg('organizationId', () => ID) _organizationId: string, @Ctx() context: RequestContext): Promise<Delivery> {
+    return context.services.deliveries.createTest(principalOf(context));
+  }
+
+  @FieldResolver(() => WebhookAuthorization, { nullable: true, description: 'How requests authenticate to the receiver; never includes the secret part.' })
+  authorization(@Root() webhook: Webhook): WebhookAuthorization | null {
+    return webhook.authorizationScheme ? { scheme: webhook.authorizationScheme, username: webhook.authorizationUsername } : null;
+  }
+}

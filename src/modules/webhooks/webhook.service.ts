@@ -1,0 +1,213 @@
+import type { EntityManager, MikroORM } from '@mikro-orm/sqlite';
+import { checkDestinationUrl } from '../../delivery/destination.js';
+import { generateSigningSecret } from '../../delivery/signing.js';
+import { AppError } from '../../lib/app-error.js';
+import type { SecretBox } from '../../lib/secret-box.js';
+import type { AuditEventService } from '../audit-events/audit-event.service.js';
+import type { Principal } from '../auth.js';
+import type { DeliverySignals } from '../deliveries/delivery-signals.js';
+import { Delivery, DeliveryStatus, PendingEvent } from '../deliveries/delivery.entity.js';
+import { parseAuthorizationInput, type AuthorizationInputData } from './webhook-authorization.js';
+import { Webhook, WebhookStatus } from './webhook.entity.js';
+
+/** How long a rotated-out signing secret keeps signing, so receivers can roll over without dropping requests. */
+export const PREVIOUS_SECRET_GRACE_MS = 24 * 60 * 60 * 1000;
+
+/** The URL rules that depend on configuration (and a resolver tests may replace). */
+export interface DestinationPolicy {
+  allowHttp: boolean;
+  allowPrivateDestinations: boolean;
+  resolveHost?: (hostname: string) => Promise<string[]>;
+}
+
+/** What a delivery attempt needs of a webhook, decrypted only for the request. */
+export interface WebhookSendSettings {
+  id: string;
+  organizationId: string;
+  url: string;
+  authorization: string | null;
+  signingSecrets: string[];
+}
+
+/** Registers, edits and removes the organization's one webhook, and keeps its secrets sealed. */
+export class WebhookService {
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly secrets: SecretBox,
+    private readonly auditEvents: AuditEventService,
+    private readonly policy: DestinationPolicy,
+    private readonly signals: () => DeliverySignals,
+  ) {}
+
+  /** The live registration, or null. */
+  async get(organizationId: string, em: EntityManager = this.orm.em.fork()): Promise<Webhook | null> {
+    return em.findOne(Webhook, { activeOrganization: organizationId });
+  }
+
+  /** A webhook by id, removed or not (deliveries keep pointing at removed ones). */
+  async getById(id: string): Promise<Webhook | null> {
+    return this.orm.em.fork().findOne(Webhook, { id });
+  }
+
+  /** registerWebhook: one per organization, enforced by the unique activeOrganization column. */
+  async register(principal: Principal, input: { url: string; authorization?: AuthorizationInputData | null }): Promise<Webhook> {
+    const url = await this.checkUrl(input.url, 'input.url');
+    const authorization = input.authorization ? parseAuthorizationInput(input.authorization, 'input.authorization') : null;
+    const organizationId = principal.organizationId;
+    return this.orm.em.fork().transactional(async (em) => {
+      if (await this.get(organizationId, em)) {
+        throw new AppError('WEBHOOK_ALREADY_REGISTERED', 'this organization already has a webhook; update or remove it first');
+      }
+      const webhook = em.create(Webhook, { organization: organizationId, activeOrganization: organizationId, url, signingSecretSealed: '' });
+      webhook.signingSecretSealed = this.secrets.seal(generateSigningSecret(), sealContext(webhook.id, 'signing'));
+      if (authorization) {
+        webhook.authorizationSealed = this.secrets.seal(authorization.headerValue, sealContext(webhook.id, 'authorization'));
+        webhook.authorizationScheme = authorization.scheme;
+        webhook.authorizationUsername = authorization.username;
+      }
+      try {
+        await em.flush();
+      } catch (error) {
+        if ((error as { name?: string }).name === 'UniqueConstraintViolationException') {
+          throw new AppError('WEBHOOK_ALREADY_REGISTERED', 'this organization already has a webhook; update or remove it first');
+        }
+        throw error;
+      }
+      await this.auditEvents.recordSystemEvent(em, principal, {
+        action: 'audit_log_webhook_registered',
+        context: [webhookObject(webhook)],
+        message: `Audit-log webhook ${webhook.id} registered for ${url}`,
+      });
+      return webhook;
+    });
+  }
+
+  /** updateWebhook: new URL and/or authorization; pending deliveries use them from their next attempt. */
+  async update(
+    principal: Principal,
+    input: { url?: string | null; authorization?: AuthorizationInputData | null; removeAuthorization?: boolean | null },
+  ): Promise<Webhook> {
+    if (input.authorization && input.removeAuthorization) {
+      throw new AppError('BAD_USER_INPUT', 'give either authorization or removeAuthorization, not both', 'input.removeAuthorization');
+    }
+    const url = input.url === undefined || input.url === null ? null : await this.checkUrl(input.url, 'input.url');
+    const authorization = input.authorization ? parseAuthorizationInput(input.authorization, 'input.authorization') : null;
+    return this.orm.em.fork().transactional(async (em) => {
+      const webhook = await this.get(principal.organizationId, em);
+      if (!webhook) throw new AppError('NOT_FOUND', 'this organization has no webhook registered');
+      const changed: string[] = [];
+      if (url !== null && url !== webhook.url) {
+        webhook.url = url;
+        changed.push('url');
+      }
+      if (authorization) {
+        webhook.authorizationSealed = this.secrets.seal(authorization.headerValue, sealContext(webhook.id, 'authorization'));
+        webhook.authorizationScheme = authorization.scheme;
+        webhook.authorizationUsername = authorization.username;
+        changed.push('authorization');
+      } else if (input.removeAuthorization && webhook.authorizationSealed) {
+        webhook.authorizationSealed = null;
+        webhook.authorizationScheme = null;
+        webhook.authorizationUsername = null;
+        changed.push('authorization');
+      }
+      if (webhook.status === WebhookStatus.DISABLED) {
+        webhook.status = WebhookStatus.ACTIVE;
+        changed.push('status');
+      }
+      webhook.updatedAt = new Date();
+      await em.flush();
+      await this.auditEvents.recordSystemEvent(em, principal, {
+        action: 'audit_log_webhook_updated',
+        context: [{ ...webhookObject(webhook), attributes: { changed } }],
+        message: `Audit-log webhook ${webhook.id} updated${changed.length ? ` (${changed.join(', ')})` : ''}`,
+      });
+      return webhook;
+    });
+  }
+
+  /** removeWebhook: the registration ends, unfinished deliveries are CANCELLED and its outbox is dropped. */
+  async remove(principal: Principal): Promise<boolean> {
+    const result = await this.orm.em.fork().transactional(async (em) => {
+      const webhook = await this.get(principal.organizationId, em);
+      if (!webhook) return null;
+      const now = new Date();
+      webhook.activeOrganization = null;
+      webhook.removedAt = now;
+      webhook.updatedAt = now;
+      const unfinished = await em.find(Delivery, { webhook: webhook.id, status: { $in: [DeliveryStatus.PENDING, DeliveryStatus.RETRYING] } }, { fields: ['id'] });
+      const cancelledIds = unfinished.map((d) => d.id);
+      if (cancelledIds.length > 0) {
+        await em.nativeUpdate(Delivery, { id: { $in: cancelledIds } }, { status: DeliveryStatus.CANCELLED, nextAttemptAt: null, completedAt: now });
+      }
+      await em.nativeDelete(PendingEvent, { webhook: webhook.id });
+      await em.flush();
+      await this.auditEvents.recordSystemEvent(em, principal, {
+        action: 'audit_log_webhook_removed',
+        context: [webhookObject(webhook)],
+        message: `Audit-log webhook ${webhook.id} removed`,
+      });
+      return { cancelledIds };
+    });
+    if (!result) return false;
+    if (result.cancelledIds.length > 0) await this.signals().deliveriesCancelled(result.cancelledIds);
+    return true;
+  }
+
+  /** rotateWebhookSigningSecret: the new secret signs at once, the old one alongside it for 24 hours. */
+  async rotateSigningSecret(principal: Principal): Promise<string> {
+    return this.orm.em.fork().transactional(async (em) => {
+      const webhook = await this.get(principal.organizationId, em);
+      if (!webhook) throw new AppError('NOT_FOUND', 'this organization has no webhook registered');
+      const previous = this.secrets.open(webhook.signingSecretSealed, sealContext(webhook.id, 'signing'));
+      const next = generateSigningSecret();
+      webhook.previousSigningSecretSealed = this.secrets.seal(previous, sealContext(webhook.id, 'previous-signing'));
+      webhook.previousSigningSecretExpiresAt = new Date(Date.now() + PREVIOUS_SECRET_GRACE_MS);
+      webhook.signingSecretSealed = this.secrets.seal(next, sealContext(webhook.id, 'signing'));
+      webhook.updatedAt = new Date();
+      await em.flush();
+      await this.auditEvents.recordSystemEvent(em, principal, {
+        action: 'audit_log_webhook_secret_rotated',
+        context: [webhookObject(webhook)],
+        message: `Signing secret of audit-log webhook ${webhook.id} rotated; the previous one signs until ${webhook.previousSigningSecretExpiresAt.toISOString()}`,
+      });
+      return next;
+    });
+  }
+
+  /** webhookSigningSecret: the current secret, for admins configuring their receiver. */
+  async signingSecret(organizationId: string): Promise<string> {
+    const webhook = await this.get(organizationId);
+    if (!webhook) throw new AppError('NOT_FOUND', 'this organization has no webhook registered');
+    return this.secrets.open(webhook.signingSecretSealed, sealContext(webhook.id, 'signing'));
+  }
+
+  /** Decrypts what one attempt needs; null when the webhook is gone. */
+  sendSettings(webhook: Webhook, now: Date = new Date()): WebhookSendSettings {
+    const signingSecrets = [this.secrets.open(webhook.signingSecretSealed, sealContext(webhook.id, 'signing'))];
+    if (webhook.previousSigningSecretSealed && webhook.previousSigningSecretExpiresAt && webhook.previousSigningSecretExpiresAt > now) {
+      signingSecrets.push(this.secrets.open(webhook.previousSigningSecretSealed, sealContext(webhook.id, 'previous-signing')));
+    }
+    return {
+      id: webhook.id,
+      organizationId: webhook.organization,
+      url: webhook.url,
+      authorization: webhook.authorizationSealed ? this.secrets.open(webhook.authorizationSealed, sealContext(webhook.id, 'authorization')) : null,
+      signingSecrets,
+    };
+  }
+
+  private async checkUrl(rawUrl: string, field: string): Promise<string> {
+    const check = await checkDestinationUrl(rawUrl, this.policy);
+    if (!check.ok) throw new AppError(check.code, `${field.split('.').at(-1)}: ${check.message}`, field);
+    return check.url.toString();
+  }
+}
+
+function sealContext(webhookId: string, purpose: string): string {
+  return `webhook:${webhookId}:${purpose}`;
+}
+
+function webhookObject(webhook: Webhook): { id: string; type: string; name: string } {
+  return { id: webhook.id, type: 'webhook', name: webhook.url };
+}

@@ -1,0 +1,43 @@
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+const dir = () => mkdtempSync(join(tmpdir(), 'audithook-config-'));
+
+describe('loadConfig', () => {
+  it('has the documented defaults and generates secret.key once with mode 0600', () => {
+    const cwd = dir();
+    const config = loadConfig({}, cwd);
+    expect(config).toMatchObject({ port: 4000, host: '127.0.0.1', allowHttp: false, allowPrivateDestinations: false, logLevel: 'info' });
+    expect(config.database).toEqual({ kind: 'sqlite', path: join(cwd, 'data/audithook.db') });
+    expect(config.delivery).toEqual({ requestTimeoutMs: 10_000, retryDelaysMs: [5_000, 300_000, 1_800_000], testDelayMs: 5_000, maxBatchSize: 100, webhookConcurrency: 4 });
+    const keyFile = join(cwd, 'data/secret.key');
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    expect(Buffer.from(readFileSync(keyFile, 'utf8').trim(), 'base64')).toHaveLength(32);
+    expect(loadConfig({}, cwd).secretKey.equals(config.secretKey)).toBe(true);
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, /PORT/],
+    [{ PORT: '70000' }, /PORT/],
+    [{ AUDITHOOK_ALLOW_HTTP: 'maybe' }, /AUDITHOOK_ALLOW_HTTP: expected true or false/],
+    [{ AUDITHOOK_SECRET_KEY: 'c2hvcnQ=' }, /AUDITHOOK_SECRET_KEY: expected the base64 encoding of exactly 32 bytes/],
+    [{ DATABASE_URL: 'mysql://db/x' }, /DATABASE_URL: expected sqlite:/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+    [{ AUDITHOOK_RETRY_DELAYS: '5s,5m' }, /AUDITHOOK_RETRY_DELAYS: expected three/],
+    [{ AUDITHOOK_REQUEST_TIMEOUT: 'soon' }, /AUDITHOOK_REQUEST_TIMEOUT: expected a duration/],
+    [{ AUDITHOOK_WEBHOOK_CONCURRENCY: '0' }, /AUDITHOOK_WEBHOOK_CONCURRENCY/],
+  ])('refuses %o naming the variable', (env, message) => {
+    expect(() => loadConfig(env as Record<string, string>, dir())).toThrow(ConfigError);
+    expect(() => loadConfig(env as Record<string, string>, dir())).toThrow(message);
+  });
+
+  it('reads durations with units', () => {
+    const config = loadConfig({ AUDITHOOK_REQUEST_TIMEOUT: '1500ms', AUDITHOOK_RETRY_DELAYS: '1s, 2m, 1h', AUDITHOOK_TEST_DELAY: '0' }, dir());
+    expect(config.delivery.requestTimeoutMs).toBe(1500);
+    expect(config.delivery.retryDelaysMs).toEqual([1000, 120_000, 3_600_000]);
+    expect(config.delivery.testDelayMs).toBe(0);
+  });
+});

@@ -7,6 +7,7 @@ import { DeliveryRuntime } from './jobs/delivery-runtime.js';
 import type { Logger } from './lib/logger.js';
 import { createServices, type Services } from './modules/services.js';
 import type { DestinationPolicy } from './modules/webhooks/webhook.service.js';
+import { createConsoleRoutes } from './web/console-routes.js';
 
 /** A running audithook: the HTTP/WebSocket server, the database and the delivery runtime. */
 export interface App {
@@ -50,7 +51,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         services,
         logger,
         healthCheck: async () => orm.em.getConnection().isConnected(),
-        ...(options.routes ? { routes: options.routes } : {}),
+        routes: options.routes ?? [createConsoleRoutes()],
       },
       { host: config.host, port: config.port },
     );

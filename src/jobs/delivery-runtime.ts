@@ -116,6 +116,7 @@ export class DeliveryRuntime implements DeliverySignals {
       if (this.stopping) {
         // Shutting down: leave the attempt to the next start rather than start a request now.
         job.schedule(new Date(Date.now() + 1_000));
+        await job.save();
         return;
       }
       result = await this.options.deliveries.attempt(deliveryId, attemptNumber, (request) => this.client.send(request));
@@ -125,6 +126,7 @@ export class DeliveryRuntime implements DeliverySignals {
     if (!result.ok && result.retryAt) {
       job.attrs.data = { ...job.attrs.data, attemptNumber: attemptNumber + 1 };
       job.schedule(result.retryAt);
+      await job.save(); // the processor persists nextRunAt itself, but not data (the attempt number)
     }
     if (attemptNumber === 1 && webhookId) void this.pump(webhookId); // a slot freed: the next batch may go
   }

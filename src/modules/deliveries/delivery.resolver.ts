@@ -56,8 +56,9 @@ export class DeliveryResolver {
 /** DeliveryAttempt.delivery. */
 @Resolver(() => DeliveryAttempt)
 export class DeliveryAttemptResolver {
-  @FieldResolver(() => Delivery)
-  async delivery(@Root() attempt: DeliveryAttempt, @Ctx() context: RequestContext): Promise<Delivery> {
+  // Named apart from the entity's `delivery` column (exposed as deliveryId), which type-graphql would otherwise route here.
+  @FieldResolver(() => Delivery, { name: 'delivery' })
+  async deliveryOfAttempt(@Root() attempt: DeliveryAttempt, @Ctx() context: RequestContext): Promise<Delivery> {
     const delivery = await context.services.deliveries.get(attempt.organization, attempt.delivery);
     if (!delivery) throw new AppError('NOT_FOUND', `delivery ${attempt.delivery} no longer exists`);
     return delivery;

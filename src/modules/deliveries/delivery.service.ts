@@ -141,22 +141,7 @@ export class DeliveryService {
     const delayMs = outcome.ok ? null : retryDelayMs({ attemptNumber, delaysMs: this.config.retryDelaysMs, retryAfterMs: outcome.retryAfterMs });
     const finishedAt = new Date();
     const nextAttemptAt = delayMs === null ? null : new Date(finishedAt.getTime() + delayMs);
-    const attempt = em.create(DeliveryAttempt, {
-      id: newId('att'),
-      delivery: delivery.id,
-      webhook: webhook.id,
-      organization: delivery.organization,
-      attemptNumber,
-      outcome: outcome.ok ? AttemptOutcome.SUCCEEDED : AttemptOutcome.FAILED,
-      statusCode: outcome.statusCode,
-      error: outcome.ok ? null : outcome.error,
-      responseBody: outcome.responseBody,
-      durationMs: outcome.durationMs,
-      startedAt,
-      willRetry: nextAttemptAt !== null,
-      nextAttemptAt,
-    });
-    const committed = await em.transactional(async (tx) => {
+    const committed = await this.orm.em.fork().transactional(async (tx) => {
       const status = outcome.ok ? DeliveryStatus.SUCCEEDED : nextAttemptAt ? DeliveryStatus.RETRYING : DeliveryStatus.FAILED;
       // Guarded on the state we read: a delivery cancelled meanwhile keeps its CANCELLED status.
       const updated = await tx.nativeUpdate(
@@ -164,17 +149,32 @@ export class DeliveryService {
         { id: delivery.id, status: { $in: UNFINISHED }, attemptCount: delivery.attemptCount },
         { status, attemptCount: attemptNumber, nextAttemptAt, completedAt: status === DeliveryStatus.RETRYING ? null : finishedAt },
       );
-      tx.persist(attempt);
+      const attempt = tx.create(DeliveryAttempt, {
+        id: newId('att'),
+        delivery: delivery.id,
+        webhook: webhook.id,
+        organization: delivery.organization,
+        attemptNumber,
+        outcome: outcome.ok ? AttemptOutcome.SUCCEEDED : AttemptOutcome.FAILED,
+        statusCode: outcome.statusCode,
+        error: outcome.ok ? null : outcome.error,
+        responseBody: outcome.responseBody,
+        durationMs: outcome.durationMs,
+        startedAt,
+        willRetry: updated === 1 && nextAttemptAt !== null,
+        nextAttemptAt: updated === 1 ? nextAttemptAt : null,
+      });
       await tx.flush();
       await tx.nativeUpdate(
         Webhook,
         { id: webhook.id },
         outcome.ok ? { lastAttemptAt: startedAt, lastSuccessAt: finishedAt } : { lastAttemptAt: startedAt, lastFailureAt: finishedAt },
       );
-      return updated === 1;
+      return { attempt, updated: updated === 1 };
     });
+    const { attempt } = committed;
     this.feed.publish(attempt);
-    if (!committed) return { ok: false, retryAt: null, reason: 'cancelled' };
+    if (!committed.updated) return { ok: false, retryAt: null, reason: 'cancelled' };
     if (outcome.ok) return { ok: true };
     return nextAttemptAt ? { ok: false, retryAt: nextAttemptAt } : { ok: false, retryAt: null, reason: 'exhausted' };
   }

@@ -23,6 +23,8 @@ export interface App {
 export interface AppOptions {
   deliver?: boolean;
   destinationPolicy?: Partial<DestinationPolicy>;
+  /** Replaces DNS for delivery connections (tests simulate a DNS answer that changed after registration). */
+  deliveryResolveHost?: (hostname: string) => Promise<string[]>;
   routes?: RouteHandler[];
 }
 
@@ -40,6 +42,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         allowPrivateDestinations: config.allowPrivateDestinations,
         deliveries: services.deliveries,
         logger,
+        ...(options.deliveryResolveHost ? { resolveHost: options.deliveryResolveHost } : {}),
       });
       services.setDeliverySignals(runtime);
       await runtime.start();

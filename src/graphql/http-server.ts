@@ -76,6 +76,7 @@ async function authenticate(services: Services, authorization: unknown): Promise
 export async function startHttpServer(options: HttpServerOptions, listen: { host: string; port: number }): Promise<HttpServerHandle> {
   const { schema, services, logger } = options;
   const httpServer = createServer();
+  const formatError = createErrorFormatter(logger);
   const wsServer = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY_BYTES });
   const wsCleanup = useServer<Record<string, unknown>, { context?: RequestContext }>(
     {
@@ -87,8 +88,11 @@ export async function startHttpServer(options: HttpServerOptions, listen: { host
         return true;
       },
       context: (ctx) => ctx.extra.context!,
-      onError: (_ctx, _id, _payload, errors) => {
-        logger.info({ errorCodes: errors.map((e) => e.extensions?.code) }, 'graphql subscription error');
+      // graphql-ws bypasses Apollo's formatError: shape its errors the same way (codes, fields, masking).
+      onError: (_ctx, _id, _payload, errors) => errors.map((error) => formatError(error.toJSON(), error)),
+      onNext: (_ctx, _id, _payload, _args, result) => {
+        if (!result.errors || result.errors.length === 0) return undefined;
+        return { ...result, errors: result.errors.map((error) => formatError(error.toJSON(), error)) };
       },
     },
     wsServer,
@@ -98,7 +102,7 @@ export async function startHttpServer(options: HttpServerOptions, listen: { host
     schema,
     introspection: true,
     includeStacktraceInErrorResponses: false,
-    formatError: createErrorFormatter(logger),
+    formatError,
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginDrainHttpServer({ httpServer }),

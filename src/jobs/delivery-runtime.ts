@@ -28,6 +28,8 @@ export interface DeliveryRuntimeOptions {
   allowPrivateDestinations: boolean;
   deliveries: DeliveryService;
   logger: Logger;
+  /** Replaces DNS for delivery connections; the connect-time destination check still applies. */
+  resolveHost?: (hostname: string) => Promise<string[]>;
 }
 
 /**
@@ -46,7 +48,12 @@ export class DeliveryRuntime implements DeliverySignals {
 
   constructor(private readonly options: DeliveryRuntimeOptions) {
     const { config } = options;
-    this.client = createWebhookClient({ timeoutMs: config.requestTimeoutMs, allowPrivateDestinations: options.allowPrivateDestinations, userAgent: USER_AGENT });
+    this.client = createWebhookClient({
+      timeoutMs: config.requestTimeoutMs,
+      allowPrivateDestinations: options.allowPrivateDestinations,
+      userAgent: USER_AGENT,
+      ...(options.resolveHost ? { resolveHost: options.resolveHost } : {}),
+    });
     this.slots = new KeyedSemaphore(config.webhookConcurrency);
     this.agenda = new Agenda({
       backend: new SqliteBackend({ path: options.databasePath }),

@@ -4,8 +4,36 @@ import { randomBytes } from 'node:crypto';
 export type IdPrefix = 'org' | 'evt' | 'wh' | 'dlv' | 'att' | 'tok';
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'; // Crockford base32, lower case
+const RANDOM_LENGTH = 16;
 
-/** A time-sortable (ULID-like) prefixed ID: newer IDs sort after older ones of the same millisecond or earlier. */
+let lastTimeMs = -1;
+let lastRandom: number[] = [];
+
+function nextRandom(timeMs: number): number[] {
+  if (timeMs === lastTimeMs) {
+    // Same millisecond: increment, so IDs made in order sort in order (monotonic, as ULID specifies).
+    const next = [...lastRandom];
+    for (let i = next.length - 1; i >= 0; i--) {
+      if (next[i]! < 31) {
+        next[i]!++;
+        break;
+      }
+      next[i] = 0;
+    }
+    lastRandom = next;
+    return next;
+  }
+  const bytes = randomBytes(RANDOM_LENGTH);
+  // Leave headroom in the first digit so increments within one millisecond never wrap.
+  lastRandom = Array.from(bytes, (b, i) => (i === 0 ? b % 16 : b % 32));
+  lastTimeMs = timeMs;
+  return lastRandom;
+}
+
+/**
+ * A time-sortable (ULID-like) prefixed ID: later IDs sort after earlier ones, also within one
+ * millisecond of this process, so (time, id) orderings follow creation order.
+ */
 export function newId(prefix: IdPrefix, nowMs: number = Date.now()): string {
   let time = '';
   let t = nowMs;
@@ -13,13 +41,6 @@ export function newId(prefix: IdPrefix, nowMs: number = Date.now()): string {
     time = ALPHABET[t % 32]! + time;
     t = Math.floor(t / 32);
   }
-  const bytes = randomBytes(16);
-  let random = '';
-  for (let i = 0; i < 16; i++) random += ALPHABET[bytes[i]! % 32]!;
-  return `${prefix}_${time}${random}`;
-}
-
-/** Cheap shape check before a database lookup, so garbage IDs fail fast and uniformly. */
-export function hasIdPrefix(id: string, prefix: IdPrefix): boolean {
-  return id.startsWith(`${prefix}_`) && id.length <= 64;
+  const random = nowMs === Date.now() || nowMs === lastTimeMs ? nextRandom(nowMs) : Array.from(randomBytes(RANDOM_LENGTH), (b) => b % 32);
+  return `${prefix}_${time}${random.map((d) => ALPHABET[d]).join('')}`;
 }

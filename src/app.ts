@@ -73,8 +73,11 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     stop() {
       stopping ??= (async () => {
         await server.close();
+        logger.debug('http server closed');
         await runtime?.stop();
+        logger.debug('delivery stopped');
         await orm.close(true);
+        logger.debug('database closed');
       })();
       return stopping;
     },

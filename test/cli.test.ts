@@ -25,10 +25,9 @@ describe('audithook CLI (compiled, as a child process)', () => {
   let dir: string;
   let env: Record<string, string>;
   beforeAll(async () => {
-    await run('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root });
     dir = mkdtempSync(join(tmpdir(), 'audithook-cli-'));
     env = { DATABASE_URL: `sqlite:${join(dir, 'audithook.db')}`, AUDITHOOK_SECRET_KEY: TEST_ENV.AUDITHOOK_SECRET_KEY!, LOG_LEVEL: 'silent' };
-  }, 120_000);
+  });
 
   it('creates an organization and tokens that the server accepts', async () => {
     const migrated = await audithook(['migrate'], env);

@@ -23,6 +23,11 @@ export default defineConfig({
     chunkSizeWarningLimit: 6000,
     reportCompressedSize: false,
     rolldownOptions: {
+      // GraphiQL's packages start with React Compiler's "use no memo" directive, which bundling drops harmlessly.
+      onLog(level, log, handler) {
+        if (log.code === 'MODULE_LEVEL_DIRECTIVE') return;
+        handler(level, log);
+      },
       input: {
         console: resolve(consoleDir, 'index.html'),
         graphiql: resolve(consoleDir, 'graphiql.html'),

@@ -102,6 +102,8 @@ export async function startHttpServer(options: HttpServerOptions, listen: { host
     schema,
     introspection: true,
     includeStacktraceInErrorResponses: false,
+    // The CLI owns SIGTERM/SIGINT: it stops HTTP, then delivery, then the database, in that order.
+    stopOnTerminationSignals: false,
     formatError,
     plugins: [
       ApolloServerPluginLandingPageDisabled(),

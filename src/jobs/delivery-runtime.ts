@@ -90,7 +90,9 @@ export class DeliveryRuntime implements DeliverySignals {
     } catch (error) {
       this.options.logger.warn({ err: error }, 'delivery drain did not finish in time; unfinished deliveries resume at next start');
     }
+    this.options.logger.debug('agenda drained');
     await this.agenda.stop().catch(() => undefined);
+    this.options.logger.debug('agenda stopped');
     this.client.close();
   }
 

@@ -53,6 +53,8 @@ export function createConsoleClient(token: string, callbacks: ClientCallbacks): 
   const client = new Client({
     url: GRAPHQL_PATH,
     requestPolicy: 'network-only',
+    // POST only: Apollo's CSRF prevention refuses GET queries without a preflight header, and variables stay out of URLs.
+    preferGetMethod: false,
     fetchOptions: () => ({ headers: { authorization }, credentials: 'omit', referrerPolicy: 'no-referrer' }),
     exchanges: [
       mapExchange({

@@ -1,6 +1,9 @@
 import { useEffect, useMemo, useState } from 'react';
+import type { OperationResult } from '@urql/core';
 import { useClient } from 'urql';
-import { CHART_DELIVERIES_QUERY, type ChartAttempt } from '../api/operations';
+import { CHART_DELIVERIES_QUERY, type ChartAttempt, type Connection } from '../api/operations';
+
+type ChartData = { deliveries: Connection<{ id: string; createdAt: string; attempts: ChartAttempt[] }> };
 import { useLive } from '../app/live-attempts';
 import { formatDurationMs } from './format';
 import { useNow } from './hooks';
@@ -29,7 +32,7 @@ function useHistory(org: string): ChartAttempt[] {
       const found: ChartAttempt[] = [];
       let after: string | null = null;
       for (let page = 0; page < HISTORY_MAX_PAGES; page++) {
-        const result = await client.query(CHART_DELIVERIES_QUERY, { org, first: HISTORY_PAGE_SIZE, after }).toPromise();
+        const result: OperationResult<ChartData> = await client.query(CHART_DELIVERIES_QUERY, { org, first: HISTORY_PAGE_SIZE, after }).toPromise();
         const connection = result.data?.deliveries;
         if (!connection) break;
         for (const { node } of connection.edges) found.push(...node.attempts.filter((a) => a.startedAt >= since));

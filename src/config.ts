@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
+import { parseDurationListMs, parseDurationMs } from './delivery/retry-policy.js';
 
 /** A configuration value that cannot start the process; the message names the variable. */
 export class ConfigError extends Error {
@@ -40,7 +41,7 @@ const booleanText = z
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const durationMsText = z.string().trim().transform((v, ctx) => {
-  const ms = parseDurationText(v);
+  const ms = parseDurationMs(v);
   if (ms === null) {
     ctx.addIssue({ code: 'custom', message: 'expected a duration such as 500ms, 10s, 5m or 1h' });
     return z.NEVER;
@@ -69,27 +70,18 @@ const envSchema = z.object({
     .string()
     .trim()
     .transform((v, ctx) => {
-      const parts = v.split(',').map((p) => parseDurationText(p.trim()));
-      if (parts.length !== 3 || parts.some((p) => p === null)) {
-        ctx.addIssue({ code: 'custom', message: 'expected three comma-separated durations, e.g. 5s,5m,30m' });
+      const delaysMs = parseDurationListMs(v);
+      if (delaysMs === null || delaysMs.length !== 3) {
+        ctx.addIssue({ code: 'custom', message: 'expected three comma-separated durations (the delays before retries 1, 2 and 3), e.g. 5s,5m,30m' });
         return z.NEVER;
       }
-      return parts as number[];
+      return delaysMs;
     })
     .default([5_000, 300_000, 1_800_000]),
   AUDITHOOK_TEST_DELAY: durationMsText.default(5_000),
   AUDITHOOK_MAX_BATCH_SIZE: integerText(1, 1000).default(100),
   AUDITHOOK_WEBHOOK_CONCURRENCY: integerText(1, 64).default(4),
 });
-
-/** Accepts `250ms`, `5s`, `5m`, `1h` or a bare number of milliseconds. */
-export function parseDurationText(text: string): number | null {
-  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(text.trim());
-  if (!match) return null;
-  const unitMs = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h'];
-  const value = Math.round(Number(match[1]) * unitMs);
-  return Number.isFinite(value) ? value : null;
-}
 
 function parseDatabaseUrl(url: string, cwd: string): DatabaseConfig {
   const match = /^sqlite:(.+)$/.exec(url);

@@ -27,6 +27,8 @@ export interface TestServer {
   /** A graphql-ws client authenticating with `token` (connection params). */
   wsClient(token: string | null, options?: { onClosed?: (event: unknown) => void }): Client;
   createOrg(name: string): Promise<{ orgId: string; adminToken: string }>;
+  /** Log lines written by the server (only with `captureLogs`). */
+  logs: string[];
   stop(): Promise<void>;
 }
 
@@ -44,10 +46,11 @@ export const TEST_ENV: Record<string, string> = {
 };
 
 /** Starts a server; `env` overrides TEST_ENV, `dir` reuses a data folder (restarts). */
-export async function startTestServer(env: Record<string, string> = {}, options: AppOptions & { dir?: string } = {}): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string> = {}, options: AppOptions & { dir?: string; captureLogs?: boolean } = {}): Promise<TestServer> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'audithook-test-'));
-  const config = loadConfig({ ...TEST_ENV, DATABASE_URL: `sqlite:${join(dir, 'audithook.db')}`, ...env }, dir);
-  const logger = createLogger(config.logLevel);
+  const config = loadConfig({ ...TEST_ENV, DATABASE_URL: `sqlite:${join(dir, 'audithook.db')}`, ...(options.captureLogs ? { LOG_LEVEL: 'debug' } : {}), ...env }, dir);
+  const logs: string[] = [];
+  const logger = options.captureLogs ? createLogger(config.logLevel, { write: (line: string) => void logs.push(line) }) : createLogger(config.logLevel);
   const app = await startApp(config, logger, options);
   const url = app.url;
   const wsUrl = url.replace(/^http/, 'ws');
@@ -72,6 +75,7 @@ export async function startTestServer(env: Record<string, string> = {}, options:
     wsUrl,
     orgId: created.organization.id,
     adminToken: created.token,
+    logs,
     gql,
     wsClient(token, wsOptions = {}) {
       const client = createClient({

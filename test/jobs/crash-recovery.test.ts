@@ -99,4 +99,47 @@ describe('crash recovery', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it('on SIGTERM finishes the webhook request in flight, records it, and exits 0', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'audithook-term-'));
+    const receiver = await startReceiver();
+    let release: () => void = () => {};
+    const requestArrived = new Promise<void>((arrived) => {
+      receiver.respond((request, _i, response) => {
+        if (!request.body.includes('slow_probe')) return { status: 200 };
+        arrived();
+        release = () => response.writeHead(200).end('finished after SIGTERM');
+      });
+    });
+    const env = { ...TEST_ENV, LOG_LEVEL: 'info', DATABASE_URL: `sqlite:${join(dir, 'audithook.db')}`, AUDITHOOK_REQUEST_TIMEOUT: '5s' };
+    try {
+      const { stdout } = await promisify(execFile)(process.execPath, [cli, 'org', 'create', '--name', 'Graceful', '--json'], { env: { PATH: process.env.PATH ?? '', ...env } });
+      const { organization, token } = JSON.parse(stdout) as { organization: { id: string }; token: string };
+      let server = await serve(env);
+      const gql = async (url: string, query: string, variables: Record<string, unknown>) => {
+        const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }) });
+        return (await response.json()) as { data?: any; errors?: unknown[] };
+      };
+      await gql(server.url, `mutation($org: ID!, $url: String!) { registerWebhook(organizationId: $org, input: { url: $url }) { id } }`, { org: organization.id, url: receiver.url });
+      const recorded = await gql(server.url, `mutation($org: ID!) { recordAuditEvent(organizationId: $org, input: { action: "slow_probe", actor: { id: "u" } }) { id } }`, { org: organization.id });
+      const eventId = recorded.data.recordAuditEvent.id;
+      await requestArrived;
+      const exited = new Promise<number | null>((resolve) => server.child.once('exit', (code) => resolve(code)));
+      server.child.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(server.child.exitCode).toBeNull(); // still waiting for the request in flight
+      release();
+      expect(await exited).toBe(0);
+
+      server = await serve(env);
+      const deliveries = await gql(server.url, `query($org: ID!) { deliveries(organizationId: $org, first: 10) { edges { node { status events { id } attempts { outcome responseBody } } } } }`, { org: organization.id });
+      const delivery = deliveries.data.deliveries.edges.map((e: any) => e.node).find((d: any) => d.events.some((e: any) => e.id === eventId));
+      expect(delivery).toMatchObject({ status: 'SUCCEEDED', attempts: [{ outcome: 'SUCCEEDED', responseBody: 'finished after SIGTERM' }] });
+      server.child.kill('SIGTERM');
+      await new Promise((resolve) => server.child.once('exit', resolve));
+    } finally {
+      await receiver.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -42,6 +42,9 @@ export class DeliveryRuntime implements DeliverySignals {
   private readonly client: WebhookClient;
   private readonly slots: KeyedSemaphore;
   private readonly pumping = new Set<string>();
+  /** Deliveries with an attempt running in this process: a second job run for one of them waits its turn. */
+  private readonly attempting = new Set<string>();
+  private readonly backend: SqliteBackend;
   private readonly pumpAgain = new Set<string>();
   private sweepTimer: NodeJS.Timeout | null = null;
   private stopping = false;
@@ -55,8 +58,9 @@ export class DeliveryRuntime implements DeliverySignals {
       ...(options.resolveHost ? { resolveHost: options.resolveHost } : {}),
     });
     this.slots = new KeyedSemaphore(config.webhookConcurrency);
+    this.backend = new SqliteBackend({ path: options.databasePath });
     this.agenda = new Agenda({
-      backend: new SqliteBackend({ path: options.databasePath }),
+      backend: this.backend,
       name: `audithook-${process.pid}`,
       processEvery: '1 second',
       defaultConcurrency: 32,
@@ -75,6 +79,7 @@ export class DeliveryRuntime implements DeliverySignals {
 
   /** Starts processing, and finds again whatever a previous process left unfinished. */
   async start(): Promise<void> {
+    await this.backend.connect(); // idempotent; connecting here makes a bad database path a catchable error
     await this.agenda.start();
     await this.recover();
     this.sweepTimer = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
@@ -119,6 +124,13 @@ export class DeliveryRuntime implements DeliverySignals {
 
   private async runDeliverJob(job: Job<DeliverJobData>): Promise<void> {
     const { deliveryId, webhookId, attemptNumber } = job.attrs.data;
+    if (this.attempting.has(deliveryId)) {
+      // Never two requests of one delivery at once; the attempt number check makes the retry a no-op if it was done.
+      job.schedule(new Date(Date.now() + 1_000));
+      await job.save();
+      return;
+    }
+    this.attempting.add(deliveryId);
     const release = await this.slots.acquire(webhookId || deliveryId);
     let result;
     try {
@@ -131,6 +143,7 @@ export class DeliveryRuntime implements DeliverySignals {
       result = await this.options.deliveries.attempt(deliveryId, attemptNumber, (request) => this.client.send(request));
     } finally {
       release();
+      this.attempting.delete(deliveryId);
     }
     if (!result.ok && result.retryAt) {
       job.attrs.data = { ...job.attrs.data, attemptNumber: attemptNumber + 1 };

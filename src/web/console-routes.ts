@@ -65,7 +65,8 @@ export function contentSecurityPolicy(page: Page, host: string | undefined): str
     page === 'graphiql' ? "style-src 'self' 'unsafe-inline'" : "style-src 'self'",
     // Monaco's stylesheet draws a few icons as data: SVGs.
     page === 'graphiql' ? "img-src 'self' data:" : "img-src 'self'",
-    "font-src 'self'",
+    // GraphiQL's stylesheet embeds its fonts (and Monaco's codicon icon font) as data: URLs; the console uses system fonts.
+    page === 'graphiql' ? "font-src 'self' data:" : "font-src 'self'",
     `connect-src 'self'${sameHostSockets}`,
     // Monaco's language workers are separate same-origin files built by Vite.
     "worker-src 'self'",

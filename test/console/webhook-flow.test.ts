@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+// Callbacks passed to page.evaluate/waitForFunction run in the browser, hence the DOM types.
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, type Receiver } from '../support/receiver.js';
@@ -83,6 +85,15 @@ describe('console in a real browser', () => {
 
   it('tests the registration: countdown, then the attempt arrives live with the Basic credentials', async () => {
     const before = receiver.requests.length;
+    // Note every countdown text shown, however briefly (the test delay is 300 ms here).
+    await page.evaluate(() => {
+      const seen: string[] = [];
+      (window as unknown as { __countdowns: string[] }).__countdowns = seen;
+      new MutationObserver(() => {
+        const text = document.querySelector('[data-testid="countdown"]')?.textContent;
+        if (text && seen.at(-1) !== text) seen.push(text);
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
     await page.getByRole('button', { name: 'Test registration' }).click();
     const progress = page.getByTestId('test-delivery');
     await progress.waitFor();
@@ -91,6 +102,8 @@ describe('console in a real browser', () => {
     await page.locator('[data-testid="test-delivery"] tr[data-attempt-number="1"][data-outcome="SUCCEEDED"]').waitFor();
     await page.locator('[data-testid="test-delivery"][data-status="SUCCEEDED"]').waitFor();
     expect(await progress.locator('tr[data-attempt-number="1"] td').nth(2).textContent()).toBe('200');
+    const countdowns = await page.evaluate(() => (window as unknown as { __countdowns: string[] }).__countdowns);
+    expect(countdowns[0], `countdowns: ${countdowns.join(' | ')}`).toMatch(/^Next attempt in 0\.\d s$/);
     const request = receiver.requests.slice(before).find((r) => r.headers['webhook-id'] === deliveryId);
     expect(request, 'the receiver got the test delivery').toBeTruthy();
     expect(request!.headers.authorization).toBe(`Basic ${Buffer.from('hook-user:s3cret-pass').toString('base64')}`);
@@ -177,8 +190,14 @@ describe('console in a real browser', () => {
     await page.getByTestId('filter-kind').selectOption('EVENTS');
     await page.waitForFunction(() => {
       const rows = [...document.querySelectorAll('[data-testid="deliveries-table"] tbody tr[data-delivery-id]')];
-      return rows.every((r) => r.getAttribute('data-kind') === 'EVENTS');
+      return rows.length >= 1 && rows.every((r) => r.getAttribute('data-kind') === 'EVENTS');
     });
+    // An EVENTS delivery's detail lists the events it carried, oldest registration event included.
+    await page.locator('[data-testid="deliveries-table"] tbody tr[data-delivery-id]').last().locator('a').first().click();
+    await page.getByTestId('delivery-events').waitFor();
+    expect(await page.getByTestId('delivery-events').textContent()).toContain('audit_log_webhook_registered');
+    await page.goBack();
+    await page.getByTestId('deliveries-table').waitFor();
     await page.getByTestId('filter-kind').selectOption('');
     await page.getByTestId('filter-status').selectOption('SUCCEEDED');
     await page.waitForFunction(() => {
@@ -198,7 +217,7 @@ describe('console in a real browser', () => {
     const token = (await created.textContent())!;
     expect((await server.gql(`query { viewer { role } }`, {}, token)).data?.viewer.role).toBe('INGEST');
     expect(await page.getByTestId('new-token').getByRole('button', { name: 'Copy' }).count()).toBe(1);
-    const row = page.locator('[data-testid="tokens-table"] tr', { hasText: 'billing-service' });
+    const row = page.locator('[data-testid="tokens-table"] tr[data-token-id]', { hasText: 'billing-service' });
     await row.waitFor();
     await row.getByRole('button', { name: 'Revoke' }).click();
     await page.getByRole('button', { name: 'Revoke token' }).click();

@@ -68,6 +68,28 @@ describe('batching', () => {
     }
   });
 
+  it('sends each delivery once when batches are recorded in quick succession', async () => {
+    const receiver = await startReceiver();
+    try {
+      const { gql } = await newOrg(receiver);
+      await new Promise((r) => setTimeout(r, 200));
+      receiver.requests.length = 0;
+      const recorded: string[] = [];
+      for (let i = 0; i < 8; i++) {
+        const call = await gql(RECORD_MANY, { inputs: events(3, `quick-${i}`) });
+        recorded.push(...call.data!.recordAuditEvents.map((e: { id: string }) => e.id));
+        await new Promise((r) => setTimeout(r, i * 5));
+      }
+      await waitFor(() => recorded.every((id) => receiver.eventIds().includes(id)));
+      await new Promise((r) => setTimeout(r, 1500)); // past a poll interval: any duplicate would have arrived
+      const deliveryIds = receiver.requests.map((r) => String(r.headers['webhook-id']));
+      expect(new Set(deliveryIds).size).toBe(deliveryIds.length);
+      expect(receiver.eventIds().sort()).toEqual([...recorded].sort());
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it('sends an event at once, alone, when the system is idle', async () => {
     const receiver = await startReceiver();
     try {

@@ -12,6 +12,7 @@ export function formatRelative(iso: string | null | undefined, nowMs: number): s
   if (!iso) return '';
   const diffMs = new Date(iso).getTime() - nowMs;
   const abs = Math.abs(diffMs);
+  if (abs < 1000 && diffMs <= 0) return 'just now';
   const text =
     abs < 1000 ? `${(abs / 1000).toFixed(1)} s` :
     abs < 60_000 ? `${Math.round(abs / 1000)} s` :

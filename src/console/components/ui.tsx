@@ -29,8 +29,10 @@ function toneOf(value: string): 'good' | 'bad' | 'warn' | 'info' | 'muted' {
 
 /** A time as local "YYYY-MM-DD HH:mm:ss" with the exact ISO value on hover, optionally "(3 s ago)". */
 export function Time({ iso, relative = false }: { iso: string | null | undefined; relative?: boolean }) {
-  const now = useNow(relative ? 1000 : 60_000);
+  const tick = useNow(relative ? 1000 : 60_000);
   if (!iso) return <span className="muted">—</span>;
+  // The tick can be up to a second old; a time that just arrived must not read "in 0.5 s".
+  const now = Math.max(tick, Date.now());
   return (
     <time dateTime={iso} title={iso}>
       {formatTime(iso)}

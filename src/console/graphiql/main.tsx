@@ -33,16 +33,6 @@ query Viewer {
 }
 `;
 
-function Logo() {
-  return (
-    <GraphiQL.Logo>
-      <a href="/" className="audithook-graphiql-logo" title="Back to the audithook console">
-        audithook
-      </a>
-    </GraphiQL.Logo>
-  );
-}
-
 createRoot(document.getElementById('graphiql')!).render(
   <StrictMode>
     <GraphiQL
@@ -54,7 +44,12 @@ createRoot(document.getElementById('graphiql')!).render(
       showPersistHeadersSettings={false}
       storage={createGraphiQLStorage(defaultHeaders)}
     >
-      <Logo />
+      {/* GraphiQL finds its logo slot by element type, so GraphiQL.Logo must be a direct child. */}
+      <GraphiQL.Logo>
+        <a href="/" className="audithook-graphiql-logo" title="Back to the audithook console">
+          audithook
+        </a>
+      </GraphiQL.Logo>
     </GraphiQL>
   </StrictMode>,
 );

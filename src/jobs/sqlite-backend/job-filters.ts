@@ -153,7 +153,7 @@ export function uniqueConditions(unique: Record<string, unknown>): SqlCondition[
     } else if (key.startsWith('data.')) {
       conditions.push(dataValueCondition(jsonPath(key.slice('data.'.length).split('.')), value));
     } else {
-      const field = UNIQUE_FIELD_COLUMNS[key];
+      const field = Object.hasOwn(UNIQUE_FIELD_COLUMNS, key) ? UNIQUE_FIELD_COLUMNS[key] : undefined;
       if (!field) {
         throw new Error(
           `Unsupported unique key ${JSON.stringify(key)} for the SQLite backend; use 'data.<path>' or one of ${Object.keys(UNIQUE_FIELD_COLUMNS).join(', ')}`,

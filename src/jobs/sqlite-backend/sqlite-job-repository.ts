@@ -82,6 +82,11 @@ const DEFAULT_ORDER_BY = 'next_run_at DESC NULLS LAST, last_run_at DESC NULLS LA
 /** Dynamic statements (one per filter shape) kept per connection; past this many the cache starts over. */
 const MAX_CACHED_DYNAMIC_STATEMENTS = 200;
 
+/** Pagination input as a whole number >= 0; anything else (missing, negative, NaN) counts as 0. */
+function wholeNumberOrZero(value: number | undefined): number {
+  return value !== undefined && Number.isFinite(value) && value > 0 ? Math.trunc(value) : 0;
+}
+
 type Statement<P extends unknown[] | object, R = unknown> = Database.Statement<P, R>;
 
 /** Everything that lives and dies with one open connection. */
@@ -286,15 +291,17 @@ export class SqliteJobRepository implements JobRepository {
 
   async queryJobs(options: JobsQueryOptions = {}): Promise<JobsResult> {
     const { state } = options;
-    const skip = Math.max(0, Math.trunc(options.skip ?? 0));
-    const limit = Math.max(0, Math.trunc(options.limit ?? 0));
+    const skip = wholeNumberOrZero(options.skip);
+    const limit = wholeNumberOrZero(options.limit); // 0: no limit
     const conditions: SqlCondition[] = [];
     if (options.name) conditions.push({ sql: 'name = ?', params: [options.name] });
     else if (options.names && options.names.length > 0) conditions.push(inList('name', options.names));
     if (options.id) conditions.push({ sql: 'id = ?', params: [String(options.id)] });
     else if (options.ids && options.ids.length > 0) conditions.push(inList('id', options.ids.map(String)));
     if (options.search) {
-      conditions.push({ sql: "name LIKE ? ESCAPE '\\'", params: [`%${options.search.replace(/[\\%_]/g, '\\$&')}%`] });
+      // LIKE is case-insensitive for ASCII; the user's % and _ are literal characters, not wildcards.
+      const literal = String(options.search).replace(/[\\%_]/g, '\\$&');
+      conditions.push({ sql: "name LIKE ? ESCAPE '\\'", params: [`%${literal}%`] });
     }
     if (options.data !== undefined) conditions.push(...dataFilterConditions(options.data));
     if (options.includeDisabled === false) conditions.push({ sql: 'disabled = 0', params: [] });
@@ -332,8 +339,8 @@ export class SqliteJobRepository implements JobRepository {
   private orderByClause(sort: JobsSort | undefined): string {
     const parts: string[] = [];
     for (const [key, direction] of Object.entries(sort ?? {})) {
+      if (!Object.hasOwn(SORT_COLUMNS, key) || direction === undefined) continue;
       const spec = SORT_COLUMNS[key as keyof JobsSort];
-      if (!spec || direction === undefined) continue;
       const sqlDirection = direction === 'asc' ? 'ASC' : 'DESC';
       parts.push(`${spec.column} ${sqlDirection}${spec.nullable ? ' NULLS LAST' : ''}`);
     }
@@ -440,22 +447,28 @@ export class SqliteJobRepository implements JobRepository {
     const params = jobWriteParams(existing?.id ?? randomUUID(), job, lastModifiedBy);
     if (debounce) {
       const nowMs = Date.now();
-      // A window is open while the previous save's run is still pending; once that job has run (its
-      // nextRunAt is cleared) the next save starts a fresh window instead of inheriting a stale start.
-      const windowStartMs = existing && existing.next_run_at !== null ? (existing.debounce_started_at ?? nowMs) : null;
+      const startedMs = existing?.debounce_started_at ?? null;
       if (debounce.strategy === 'leading') {
-        if (windowStartMs === null) {
-          params.debounce_started_at = nowMs; // run as scheduled (normally now), then ignore the burst
+        // The first save of a burst runs as scheduled (normally now); later saves within `delay` of it
+        // only update the data. After the window a save starts a new burst, so it runs again.
+        if (existing && startedMs !== null && nowMs - startedMs < debounce.delay) {
+          params.next_run_at = existing.next_run_at;
+          params.debounce_started_at = startedMs;
         } else {
-          params.next_run_at = existing!.next_run_at;
+          params.debounce_started_at = nowMs;
+        }
+      } else {
+        // Trailing: every save pushes the run `delay` past itself while a run is pending; once the job
+        // has run (nextRunAt cleared) the next save opens a new window rather than inheriting the old start.
+        const runPending = existing !== undefined && existing.next_run_at !== null;
+        const windowStartMs = runPending ? (startedMs ?? nowMs) : nowMs;
+        if (runPending && debounce.maxWait !== undefined && nowMs - windowStartMs >= debounce.maxWait) {
+          params.next_run_at = nowMs; // waited maxWait already: run now, the next save opens a new window
+          params.debounce_started_at = null;
+        } else {
+          params.next_run_at = nowMs + debounce.delay;
           params.debounce_started_at = windowStartMs;
         }
-      } else if (windowStartMs !== null && debounce.maxWait !== undefined && nowMs - windowStartMs >= debounce.maxWait) {
-        params.next_run_at = nowMs; // waited long enough: run now and let the next save open a new window
-        params.debounce_started_at = null;
-      } else {
-        params.next_run_at = nowMs + debounce.delay;
-        params.debounce_started_at = windowStartMs ?? nowMs;
       }
     }
 

@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { beforeEach, type TestContext } from 'vitest';
+import type { AppOptions } from '../../../src/app.js';
 import { createConsoleRoutes } from '../../../src/web/console-routes.js';
 import { startTestServer, type TestServer } from '../../support/server.js';
 
@@ -18,6 +19,9 @@ export const FAILURE_SCREENSHOT_DIR = join(ROOT_DIR, 'test-results', 'console');
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** Headless, no sandbox (root in CI), and nothing that would reach the network on its own. */
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
+
+/** A console build lock older than this was left by a killed run. */
+const STALE_LOCK_MS = 90_000;
 
 /** How long a browser step may wait for the page (live attempts arrive within a second or two). */
 export const UI_TIMEOUT_MS = 15_000;
@@ -47,6 +51,12 @@ export function ensureConsoleBuilt(): void {
       mkdirSync(lock);
       break;
     } catch {
+      // A lock left by a killed run: no build takes this long.
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS) rmdirSync(lock);
+      } catch {
+        // released meanwhile
+      }
       if (Date.now() > deadline) throw new Error(`${lock} is held for over 2 minutes; remove it if no build is running`);
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 250);
       if (fresh()) return;
@@ -60,9 +70,9 @@ export function ensureConsoleBuilt(): void {
 }
 
 /** A real audithook serving the console (routes as app.ts wires them), on an ephemeral port. */
-export async function startConsoleServer(env: Record<string, string> = {}): Promise<TestServer & { origin: string }> {
+export async function startConsoleServer(env: Record<string, string> = {}, options: AppOptions = {}): Promise<TestServer & { origin: string }> {
   ensureConsoleBuilt();
-  const server = await startTestServer(env, { routes: [createConsoleRoutes()] });
+  const server = await startTestServer(env, { ...options, routes: [createConsoleRoutes()] });
   return Object.assign(server, { origin: new URL(server.url).origin });
 }
 
@@ -82,8 +92,17 @@ export interface PageWatch {
 }
 
 /** A fresh browser context (own sessionStorage) and page on the server, with everything watched. */
-export async function openPage(browser: Browser, origin: string, options: { width?: number; height?: number } = {}): Promise<{ context: BrowserContext; page: Page; watch: PageWatch }> {
-  const context = await browser.newContext({ viewport: { width: options.width ?? 1280, height: options.height ?? 860 }, baseURL: origin });
+export async function openPage(
+  browser: Browser,
+  origin: string,
+  options: { width?: number; height?: number; timezoneId?: string; deviceScaleFactor?: number } = {},
+): Promise<{ context: BrowserContext; page: Page; watch: PageWatch }> {
+  const context = await browser.newContext({
+    viewport: { width: options.width ?? 1280, height: options.height ?? 860 },
+    baseURL: origin,
+    timezoneId: options.timezoneId ?? 'UTC',
+    deviceScaleFactor: options.deviceScaleFactor ?? 1,
+  });
   const page = await context.newPage();
   page.setDefaultTimeout(UI_TIMEOUT_MS);
   const watch: PageWatch = { dialogs: [], pageErrors: [], consoleErrors: [], cspViolations: [], offsiteRequests: [] };

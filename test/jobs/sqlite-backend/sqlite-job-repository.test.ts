@@ -345,6 +345,36 @@ describe('saveJob', () => {
       expect(second.data).toEqual({ channel: 'ops', n: 2 });
     });
 
+    it('debounces per burst: after the job has run (leading: after the window) a save starts a new burst', async () => {
+      const leading: Partial<JobParameters> = {
+        name: 'alert',
+        nextRunAt: new Date(),
+        data: { channel: 'ops' },
+        unique: { 'data.channel': 'ops' },
+        uniqueOpts: { debounce: { delay: 300, strategy: 'leading' } },
+      };
+      const first = await save(leading);
+      await repo.saveJobState({ ...first, nextRunAt: null, lastRunAt: new Date() }, undefined); // it ran
+      expect((await save({ ...leading, nextRunAt: new Date() })).nextRunAt).toBeNull(); // inside the window: ignored
+      await sleep(320);
+      const nextBurstMs = Date.now();
+      expect((await save({ ...leading, nextRunAt: new Date(nextBurstMs) })).nextRunAt?.getTime()).toBe(nextBurstMs);
+
+      const trailing: Partial<JobParameters> = {
+        name: 'rebuild',
+        data: { key: 'k' },
+        unique: { 'data.key': 'k' },
+        uniqueOpts: { debounce: { delay: 1000, maxWait: 100, strategy: 'trailing' } },
+      };
+      const ran = await save(trailing);
+      await sleep(150);
+      await repo.saveJobState({ ...ran, nextRunAt: null, lastRunAt: new Date() }, undefined); // it ran
+      const beforeMs = Date.now();
+      const reopened = await save(trailing);
+      expect(reopened.nextRunAt!.getTime()).toBeGreaterThanOrEqual(beforeMs + 1000); // not forced by the old window
+      expect(reopened.debounceStartedAt!.getTime()).toBeGreaterThanOrEqual(beforeMs);
+    });
+
     it('debounces with maxWait: once the window is older than maxWait the job runs now', async () => {
       const withMaxWait: Partial<JobParameters> = {
         name: 'sync',

@@ -146,6 +146,8 @@ export class SqliteJobRepository implements JobRepository {
         for (const statement of jobTableStatements(this.options.tableName)) db.exec(statement);
       }).immediate();
       this.connection = this.prepare(db);
+      // From here on a lock held elsewhere fails at once and whenNotBusy retries without blocking.
+      db.pragma('busy_timeout = 0');
     } catch (error) {
       db.close();
       throw error;
@@ -284,6 +286,25 @@ export class SqliteJobRepository implements JobRepository {
     return statement as Statement<SqlValue[], R>;
   }
 
+  /**
+   * Runs a write without ever blocking the event loop on a lock: the connection's own busy timeout is
+   * 0, and SQLITE_BUSY is retried after an asynchronous pause (1 ms doubling to 50 ms) until
+   * busyTimeoutMs has passed. A synchronous wait could never end when the lock holder is this same
+   * process (the ORM's transaction awaiting between statements), so it would freeze the process
+   * for the whole timeout.
+   */
+  private async whenNotBusy<T>(work: () => T): Promise<T> {
+    const deadlineMs = Date.now() + this.options.busyTimeoutMs;
+    for (let pauseMs = 1; ; pauseMs = Math.min(pauseMs * 2, 50)) {
+      try {
+        return work();
+      } catch (error) {
+        if (!isBusyError(error) || Date.now() >= deadlineMs) throw error;
+        await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      }
+    }
+  }
+
   async getJobById(id: string): Promise<JobParameters | null> {
     const row = this.open().getById.get(String(id));
     return row ? rowToJob(row) : null;
@@ -386,15 +407,21 @@ export class SqliteJobRepository implements JobRepository {
   }
 
   async removeJobs(options: RemoveJobsOptions): Promise<number> {
-    return this.runFiltered('DELETE FROM', '', options);
+    return this.whenNotBusy(() => {
+      return this.runFiltered('DELETE FROM', '', options);
+    });
   }
 
   async disableJobs(options: RemoveJobsOptions): Promise<number> {
-    return this.runFiltered('UPDATE', 'SET disabled = 1', options);
+    return this.whenNotBusy(() => {
+      return this.runFiltered('UPDATE', 'SET disabled = 1', options);
+    });
   }
 
   async enableJobs(options: RemoveJobsOptions): Promise<number> {
-    return this.runFiltered('UPDATE', 'SET disabled = 0', options);
+    return this.whenNotBusy(() => {
+      return this.runFiltered('UPDATE', 'SET disabled = 0', options);
+    });
   }
 
   /** Runs a DELETE/UPDATE restricted by the filter; an empty filter touches nothing and returns 0. */
@@ -406,31 +433,35 @@ export class SqliteJobRepository implements JobRepository {
   }
 
   async purgeAllJobs(): Promise<number> {
-    return this.open().purgeAll.run().changes;
+    return this.whenNotBusy(() => {
+      return this.open().purgeAll.run().changes;
+    });
   }
 
   async saveJob<DATA = unknown>(
     job: JobParameters<DATA>,
     options: JobRepositoryOptions | undefined,
   ): Promise<JobParameters<DATA>> {
-    const connection = this.open();
-    const lastModifiedBy = options?.lastModifiedBy ?? null;
+    return this.whenNotBusy(() => {
+      const connection = this.open();
+      const lastModifiedBy = options?.lastModifiedBy ?? null;
 
-    if (job._id) {
-      const row = connection.updateById.get(jobWriteParams(String(job._id), job, lastModifiedBy));
-      // Removed meanwhile (e.g. cancelled while running): like the other backends, do not resurrect it.
-      return row ? rowToJob<DATA>(row) : job;
-    }
+      if (job._id) {
+        const row = connection.updateById.get(jobWriteParams(String(job._id), job, lastModifiedBy));
+        // Removed meanwhile (e.g. cancelled while running): like the other backends, do not resurrect it.
+        return row ? rowToJob<DATA>(row) : job;
+      }
 
-    if (job.type === 'single') {
-      const params = jobWriteParams(randomUUID(), job, lastModifiedBy);
-      const protect = params.next_run_at !== null && params.next_run_at <= Date.now() ? 1 : 0;
-      return rowToJob<DATA>(connection.upsertSingle.get({ ...params, protect_next_run_at: protect })!);
-    }
+      if (job.type === 'single') {
+        const params = jobWriteParams(randomUUID(), job, lastModifiedBy);
+        const protect = params.next_run_at !== null && params.next_run_at <= Date.now() ? 1 : 0;
+        return rowToJob<DATA>(connection.upsertSingle.get({ ...params, protect_next_run_at: protect })!);
+      }
 
-    if (job.unique) return rowToJob<DATA>(connection.upsertUniqueTx(job, job.unique, lastModifiedBy));
+      if (job.unique) return rowToJob<DATA>(connection.upsertUniqueTx(job, job.unique, lastModifiedBy));
 
-    return rowToJob<DATA>(connection.insert.get(jobWriteParams(randomUUID(), job, lastModifiedBy))!);
+      return rowToJob<DATA>(connection.insert.get(jobWriteParams(randomUUID(), job, lastModifiedBy))!);
+    });
   }
 
   /** The unique-constraint save (call inside an IMMEDIATE transaction): insertOnly, debounce, else update the match or insert. */
@@ -477,49 +508,57 @@ export class SqliteJobRepository implements JobRepository {
   }
 
   async saveJobState(job: JobParameters, options: JobRepositoryOptions | undefined): Promise<void> {
-    if (!job._id) throw new Error('Cannot save job state without job ID');
-    const result = this.open().saveState.run({
-      id: String(job._id),
-      name: job.name,
-      locked_at: toEpochMs(job.lockedAt),
-      next_run_at: toEpochMs(job.nextRunAt),
-      last_run_at: toEpochMs(job.lastRunAt),
-      last_finished_at: toEpochMs(job.lastFinishedAt),
-      failed_at: toEpochMs(job.failedAt),
-      fail_count: job.failCount ?? null,
-      fail_reason: job.failReason ?? null,
-      progress: job.progress ?? null,
-      last_modified_by: options?.lastModifiedBy ?? null,
+    return this.whenNotBusy(() => {
+      if (!job._id) throw new Error('Cannot save job state without job ID');
+      const result = this.open().saveState.run({
+        id: String(job._id),
+        name: job.name,
+        locked_at: toEpochMs(job.lockedAt),
+        next_run_at: toEpochMs(job.nextRunAt),
+        last_run_at: toEpochMs(job.lastRunAt),
+        last_finished_at: toEpochMs(job.lastFinishedAt),
+        failed_at: toEpochMs(job.failedAt),
+        fail_count: job.failCount ?? null,
+        fail_reason: job.failReason ?? null,
+        progress: job.progress ?? null,
+        last_modified_by: options?.lastModifiedBy ?? null,
+      });
+      if (result.changes !== 1) {
+        throw new Error(
+          `job ${String(job._id)} (name: ${job.name}) cannot be updated in the database, maybe it does not exist anymore?`,
+        );
+      }
     });
-    if (result.changes !== 1) {
-      throw new Error(
-        `job ${String(job._id)} (name: ${job.name}) cannot be updated in the database, maybe it does not exist anymore?`,
-      );
-    }
   }
 
   /** Locks this exact job if it is still unlocked, enabled and due at the nextRunAt the caller saw. */
   async lockJob(job: JobParameters, options: JobRepositoryOptions | undefined): Promise<JobParameters | undefined> {
-    if (!job._id) return undefined;
-    const row = this.open().lockOneTx({
-      id: String(job._id),
-      name: job.name,
-      next_run_at: toEpochMs(job.nextRunAt),
-      locked_at: Date.now(),
-      last_modified_by: options?.lastModifiedBy ?? null,
+    return this.whenNotBusy(() => {
+      if (!job._id) return undefined;
+      const row = this.open().lockOneTx({
+        id: String(job._id),
+        name: job.name,
+        next_run_at: toEpochMs(job.nextRunAt),
+        locked_at: Date.now(),
+        last_modified_by: options?.lastModifiedBy ?? null,
+      });
+      return row ? rowToJob(row) : undefined;
     });
-    return row ? rowToJob(row) : undefined;
   }
 
   async unlockJob(job: JobParameters): Promise<void> {
-    if (!job._id) return;
-    const heldLockMs = toEpochMs(job.lockedAt);
-    this.open().unlockOne.run(String(job._id), heldLockMs, heldLockMs);
+    return this.whenNotBusy(() => {
+      if (!job._id) return;
+      const heldLockMs = toEpochMs(job.lockedAt);
+      this.open().unlockOne.run(String(job._id), heldLockMs, heldLockMs);
+    });
   }
 
   async unlockJobs(jobIds: (JobId | string)[]): Promise<void> {
-    if (jobIds.length === 0) return;
-    this.open().unlockMany.run(JSON.stringify(jobIds.map(String)));
+    return this.whenNotBusy(() => {
+      if (jobIds.length === 0) return;
+      this.open().unlockMany.run(JSON.stringify(jobIds.map(String)));
+    });
   }
 
   /**
@@ -534,13 +573,21 @@ export class SqliteJobRepository implements JobRepository {
     now: Date | undefined,
     options: JobRepositoryOptions | undefined,
   ): Promise<JobParameters | undefined> {
-    const row = this.open().lockNextTx({
-      name: jobName,
-      next_scan_at: toEpochMs(nextScanAt)!,
-      lock_deadline: toEpochMs(lockDeadline)!,
-      locked_at: toEpochMs(now) ?? Date.now(),
-      last_modified_by: options?.lastModifiedBy ?? null,
+    return this.whenNotBusy(() => {
+      const row = this.open().lockNextTx({
+        name: jobName,
+        next_scan_at: toEpochMs(nextScanAt)!,
+        lock_deadline: toEpochMs(lockDeadline)!,
+        locked_at: toEpochMs(now) ?? Date.now(),
+        last_modified_by: options?.lastModifiedBy ?? null,
+      });
+      return row ? rowToJob(row) : undefined;
     });
-    return row ? rowToJob(row) : undefined;
   }
+}
+
+/** SQLITE_BUSY and its extended codes (BUSY_SNAPSHOT, BUSY_RECOVERY, ...): another connection holds the lock. */
+function isBusyError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }

@@ -31,6 +31,18 @@ function serve(env: Record<string, string>): Promise<{ child: ChildProcess; url:
   });
 }
 
+/** One GraphQL request to a child server. */
+async function post(url: string, token: string, query: string, variables: Record<string, unknown>): Promise<{ data?: any; errors?: unknown[] }> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }) });
+  return (await response.json()) as { data?: any; errors?: unknown[] };
+}
+
+/** Creates an organization with the CLI, against the child's database. */
+async function createOrg(env: Record<string, string>, name: string): Promise<{ organization: { id: string }; token: string }> {
+  const { stdout } = await promisify(execFile)(process.execPath, [cli, 'org', 'create', '--name', name, '--json'], { env: { PATH: process.env.PATH ?? '', ...env } });
+  return JSON.parse(stdout) as { organization: { id: string }; token: string };
+}
+
 afterAll(() => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
 });
@@ -49,13 +61,9 @@ describe('crash recovery', () => {
       AUDITHOOK_REQUEST_TIMEOUT: '1s',
     };
     try {
-      const { stdout } = await promisify(execFile)(process.execPath, [cli, 'org', 'create', '--name', 'Crashy', '--json'], { env: { PATH: process.env.PATH ?? '', ...env } });
-      const { organization, token } = JSON.parse(stdout) as { organization: { id: string }; token: string };
+      const { organization, token } = await createOrg(env, 'Crashy');
       let server = await serve(env);
-      const gql = async (url: string, query: string, variables: Record<string, unknown>) => {
-        const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }) });
-        return (await response.json()) as { data?: any; errors?: unknown[] };
-      };
+      const gql = (url: string, query: string, variables: Record<string, unknown>) => post(url, token, query, variables);
       const registered = await gql(server.url, `mutation($org: ID!, $url: String!) { registerWebhook(organizationId: $org, input: { url: $url }) { id } }`, { org: organization.id, url: receiver.url });
       expect(registered.errors).toBeUndefined();
 
@@ -113,13 +121,9 @@ describe('crash recovery', () => {
     });
     const env = { ...TEST_ENV, LOG_LEVEL: 'info', DATABASE_URL: `sqlite:${join(dir, 'audithook.db')}`, AUDITHOOK_REQUEST_TIMEOUT: '5s' };
     try {
-      const { stdout } = await promisify(execFile)(process.execPath, [cli, 'org', 'create', '--name', 'Graceful', '--json'], { env: { PATH: process.env.PATH ?? '', ...env } });
-      const { organization, token } = JSON.parse(stdout) as { organization: { id: string }; token: string };
+      const { organization, token } = await createOrg(env, 'Graceful');
       let server = await serve(env);
-      const gql = async (url: string, query: string, variables: Record<string, unknown>) => {
-        const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }) });
-        return (await response.json()) as { data?: any; errors?: unknown[] };
-      };
+      const gql = (url: string, query: string, variables: Record<string, unknown>) => post(url, token, query, variables);
       await gql(server.url, `mutation($org: ID!, $url: String!) { registerWebhook(organizationId: $org, input: { url: $url }) { id } }`, { org: organization.id, url: receiver.url });
       const recorded = await gql(server.url, `mutation($org: ID!) { recordAuditEvent(organizationId: $org, input: { action: "slow_probe", actor: { id: "u" } }) { id } }`, { org: organization.id });
       const eventId = recorded.data.recordAuditEvent.id;

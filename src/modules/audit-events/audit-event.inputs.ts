@@ -1,44 +1,16 @@
-import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, ID, InputType, ObjectType } from 'type-graphql';
 import { AuditEvent } from './audit-event.entity.js';
-
-/** Who did it. */
-@InputType()
-export class ActorInput {
-  @Field(() => ID) id!: string;
-  @Field(() => String, { nullable: true }) type?: string | null;
-  @Field(() => String, { nullable: true }) name?: string | null;
-  @Field(() => String, { nullable: true }) email?: string | null;
-}
-
-/** What it was done to, or within. */
-@InputType()
-export class AuditObjectInput {
-  @Field(() => ID) id!: string;
-  @Field(() => String) type!: string;
-  @Field(() => String, { nullable: true }) name?: string | null;
-  @Field(() => GraphQLJSONObject, { nullable: true }) attributes?: Record<string, unknown> | null;
-}
-
-/** Where from. */
-@InputType()
-export class LocationInput {
-  @Field(() => String, { nullable: true }) ip?: string | null;
-  @Field(() => String, { nullable: true }) geo?: string | null;
-  @Field(() => String, { nullable: true }) countryName?: string | null;
-  @Field(() => String, { nullable: true }) regionName?: string | null;
-  @Field(() => String, { nullable: true }) city?: string | null;
-}
+import { Actor, AuditObject, Location } from './audit-event.types.js';
 
 /** One audit event to record. */
 @InputType()
 export class AuditEventInput {
   @Field(() => String) action!: string;
   @Field(() => Date, { nullable: true, description: 'Defaults to the time it is recorded.' }) time?: Date | null;
-  @Field(() => ActorInput) actor!: ActorInput;
-  @Field(() => [AuditObjectInput], { nullable: true }) context?: AuditObjectInput[] | null;
-  @Field(() => [AuditObjectInput], { nullable: true }) container?: AuditObjectInput[] | null;
-  @Field(() => LocationInput, { nullable: true }) location?: LocationInput | null;
+  @Field(() => Actor) actor!: Actor;
+  @Field(() => [AuditObject], { nullable: true }) context?: AuditObject[] | null;
+  @Field(() => [AuditObject], { nullable: true }) container?: AuditObject[] | null;
+  @Field(() => Location, { nullable: true }) location?: Location | null;
   @Field(() => String, { nullable: true }) message?: string | null;
   @Field(() => String, { nullable: true, description: 'Recording the same key again within the organization returns the first event instead of a new one.' })
   idempotencyKey?: string | null;

@@ -49,9 +49,6 @@ export function createErrorFormatter(logger: Logger) {
       const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
       return { ...formatted, extensions: { ...extensions, ...(field ? { field } : {}) } };
     }
-    if (!(original instanceof GraphQLError) && formatted.path === undefined && typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR') {
-      return formatted;
-    }
     logger.error({ err: original, path: formatted.path }, 'unexpected error in GraphQL operation');
     return {
       message: 'Internal server error',

@@ -38,4 +38,14 @@ describe('logs', () => {
       expect(all).not.toContain(value);
     }
   });
+
+  it('masks an unexpected error as INTERNAL_SERVER_ERROR and logs it in full', async () => {
+    // A sealed secret that no longer decrypts (e.g. the database restored under another key).
+    await server.app.orm.em.fork().getConnection().execute(`update webhooks set signing_secret_sealed = 'v1.AAAA.AAAA.AAAA' where active_organization = ?`, [server.orgId]);
+    const result = await server.gql(`query Broken2($org: ID!) { webhookSigningSecret(organizationId: $org) }`, { org: server.orgId });
+    expect(result.errors).toEqual([{ message: 'Internal server error', path: ['webhookSigningSecret'], extensions: { code: 'INTERNAL_SERVER_ERROR' } }]);
+    const logged = server.logs.map((line) => JSON.parse(line) as { level: number; msg: string; err?: { message?: string } }).find((e) => e.msg === 'unexpected error in GraphQL operation');
+    expect(logged?.level).toBe(50);
+    expect(logged?.err?.message).toBeTruthy();
+  });
 });

@@ -213,6 +213,15 @@ describe('operator actions', () => {
       const requestsAtRemoval = first.requests.length;
       const cancelled = await gql(DELIVERIES, { filter: { status: 'CANCELLED' } });
       expect(cancelled.data!.deliveries.edges.length).toBeGreaterThanOrEqual(1);
+      // their Agenda jobs are gone too (a job running right now removes itself when it finds CANCELLED)
+      const cancelledIds = cancelled.data!.deliveries.edges.map((e: any) => e.node.id);
+      await waitFor(async () => {
+        const rows = await server.app.orm.em.fork().getConnection().execute<{ n: number }[]>(
+          `select count(*) as n from agenda_jobs where json_extract(data, '$.deliveryId') in (${cancelledIds.map(() => '?').join(',')})`,
+          cancelledIds,
+        );
+        return rows[0]!.n === 0;
+      });
       const between = await gql(RECORD_MANY, { inputs: events(2, 'between') });
       const betweenIds: string[] = between.data!.recordAuditEvents.map((e: { id: string }) => e.id);
       await gql(REGISTER, { input: { url: second.url } });

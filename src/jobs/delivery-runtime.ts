@@ -174,6 +174,7 @@ export class DeliveryRuntime implements DeliverySignals {
           if (!delivery) break;
           await this.deliveryScheduled(delivery.id, delivery.nextAttemptAt ?? new Date(), webhookId);
           awaiting++;
+          if (delivery.eventCount < this.options.config.maxBatchSize) break; // the outbox is empty
         }
       } while (this.pumpAgain.has(webhookId) && !this.stopping);
     } catch (error) {

@@ -29,7 +29,7 @@ export class ApiToken {
   @PrimaryKey({ type: 'string', length: 40 })
   id: string = newId('tok');
 
-  @ManyToOne({ entity: () => Organization, mapToPk: true, deleteRule: 'cascade' })
+  @ManyToOne({ entity: () => Organization, mapToPk: true, deleteRule: 'cascade', index: false })
   organization!: string;
 
   @Property({ type: 'string', length: 64, unique: true })

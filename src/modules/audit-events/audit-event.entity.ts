@@ -45,7 +45,7 @@ export class AuditEvent {
   id: string = newId('evt');
 
   @Field(() => ID, { name: 'organizationId' })
-  @ManyToOne({ entity: () => Organization, mapToPk: true, deleteRule: 'cascade' })
+  @ManyToOne({ entity: () => Organization, mapToPk: true, deleteRule: 'cascade', index: false })
   organization!: string;
 
   @Field(() => Date)

@@ -52,6 +52,12 @@ export interface SampleEventData {
   message: string | null;
 }
 
+/*
+ * Relations here set `index: false`: each one leads a composite index declared on its entity (or the
+ * primary key), so MikroORM's automatic single-column index would only add writes on the hot path.
+ * delivery_attempts.webhook_id has none on purpose: webhooks are never hard-deleted.
+ */
+
 /** One request body (a batch of events) and its attempts; its id is the webhook-id header on every attempt. */
 @ObjectType({ description: 'One request body sent to the webhook, with all its attempts.' })
 @Entity({ tableName: 'deliveries' })
@@ -65,11 +71,11 @@ export class Delivery {
   @PrimaryKey({ type: 'string', length: 40 })
   id: string = newId('dlv');
 
-  @ManyToOne({ entity: () => Organization, mapToPk: true, deleteRule: 'cascade' })
+  @ManyToOne({ entity: () => Organization, mapToPk: true, deleteRule: 'cascade', index: false })
   organization!: string;
 
   @Field(() => ID, { name: 'webhookId' })
-  @ManyToOne({ entity: () => Webhook, mapToPk: true, deleteRule: 'cascade' })
+  @ManyToOne({ entity: () => Webhook, mapToPk: true, deleteRule: 'cascade', index: false })
   webhook!: string;
 
   @Field(() => DeliveryKind)
@@ -113,10 +119,10 @@ export class Delivery {
 @Entity({ tableName: 'delivery_events' })
 @Index({ name: 'delivery_events_event_idx', properties: ['event'] })
 export class DeliveryEvent {
-  @ManyToOne({ entity: () => Delivery, mapToPk: true, primary: true, deleteRule: 'cascade' })
+  @ManyToOne({ entity: () => Delivery, mapToPk: true, primary: true, deleteRule: 'cascade', index: false })
   delivery!: string;
 
-  @ManyToOne({ entity: () => AuditEvent, mapToPk: true, primary: true, deleteRule: 'cascade' })
+  @ManyToOne({ entity: () => AuditEvent, mapToPk: true, primary: true, deleteRule: 'cascade', index: false })
   event!: string;
 
   @Property({ type: 'integer' })
@@ -129,10 +135,10 @@ export class DeliveryEvent {
 export class PendingEvent {
   [OptionalProps]?: 'enqueuedAt';
 
-  @ManyToOne({ entity: () => AuditEvent, mapToPk: true, primary: true, deleteRule: 'cascade' })
+  @ManyToOne({ entity: () => AuditEvent, mapToPk: true, primary: true, deleteRule: 'cascade', index: false })
   event!: string;
 
-  @ManyToOne({ entity: () => Webhook, mapToPk: true, deleteRule: 'cascade' })
+  @ManyToOne({ entity: () => Webhook, mapToPk: true, deleteRule: 'cascade', index: false })
   webhook!: string;
 
   @Property({ type: 'datetime' })
@@ -152,14 +158,14 @@ export class DeliveryAttempt {
   id: string = newId('att');
 
   @Field(() => ID, { name: 'deliveryId' })
-  @ManyToOne({ entity: () => Delivery, mapToPk: true, deleteRule: 'cascade' })
+  @ManyToOne({ entity: () => Delivery, mapToPk: true, deleteRule: 'cascade', index: false })
   delivery!: string;
 
   @Field(() => ID, { name: 'webhookId' })
-  @ManyToOne({ entity: () => Webhook, mapToPk: true, deleteRule: 'cascade' })
+  @ManyToOne({ entity: () => Webhook, mapToPk: true, deleteRule: 'cascade', index: false })
   webhook!: string;
 
-  @ManyToOne({ entity: () => Organization, mapToPk: true, deleteRule: 'cascade' })
+  @ManyToOne({ entity: () => Organization, mapToPk: true, deleteRule: 'cascade', index: false })
   organization!: string;
 
   @Field(() => Int, { description: '1 for the first try, up to 4 after three retries.' })

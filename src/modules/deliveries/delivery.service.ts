@@ -63,14 +63,18 @@ export class DeliveryService {
    * outbox rows go in the same transaction), so each event lands in exactly one delivery.
    */
   async claimPending(webhookId: string): Promise<Delivery | null> {
+    // Read first, outside a transaction: the common "nothing waiting" answer costs one indexed query.
+    const pending = await this.orm.em
+      .fork()
+      .find(PendingEvent, { webhook: webhookId }, { orderBy: { enqueuedAt: 'asc', event: 'asc' }, limit: this.config.maxBatchSize, fields: ['event'] });
+    if (pending.length === 0) return null;
+    const eventIds = pending.map((p) => p.event);
     return this.orm.em.fork().transactional(async (em) => {
-      const pending = await em.find(PendingEvent, { webhook: webhookId }, { orderBy: { enqueuedAt: 'asc', event: 'asc' }, limit: this.config.maxBatchSize });
-      if (pending.length === 0) return null;
-      const webhook = await em.findOne(Webhook, { id: webhookId, removedAt: null }, { fields: ['id', 'organization'] });
-      const eventIds = pending.map((p) => p.event);
       const deleted = await em.nativeDelete(PendingEvent, { event: { $in: eventIds }, webhook: webhookId });
+      // Another process claimed some of them meanwhile: roll back, the caller's next pump retries.
+      if (deleted !== eventIds.length) throw new Error('outbox rows were claimed concurrently');
+      const webhook = await em.findOne(Webhook, { id: webhookId, removedAt: null }, { fields: ['id', 'organization'] });
       if (!webhook) return null;
-      if (deleted !== eventIds.length) throw new Error('outbox rows were claimed concurrently'); // rolls back; the caller retries
       const now = new Date();
       const delivery = em.create(Delivery, {
         organization: webhook.organization,

@@ -31,7 +31,7 @@ export class Webhook {
   id: string = newId('wh');
 
   @Field(() => ID, { name: 'organizationId' })
-  @ManyToOne({ entity: () => Organization, mapToPk: true, deleteRule: 'cascade' })
+  @ManyToOne({ entity: () => Organization, mapToPk: true, deleteRule: 'cascade', index: false })
   organization!: string;
 
   @Property({ type: 'string', length: 40, nullable: true, unique: 'webhooks_active_organization_uq' })

@@ -1,9 +1,9 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { dirname, extname, join, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { extname, join, resolve, sep } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { RouteHandler } from '../graphql/http-server.js';
+import { packageRoot } from '../lib/package-info.js';
 
 /** Where the admin console's client routes live; any path under these serves the console's index.html. */
 export const CONSOLE_CLIENT_ROUTES = ['/webhook', '/deliveries', '/audit-log', '/tokens'] as const;
@@ -81,17 +81,6 @@ export function contentSecurityPolicy(page: Page, host: string | undefined): str
 /** Headers every response of the console carries; HTML adds the CSP and X-Frame-Options. */
 function securityHeaders(): Record<string, string> {
   return { 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
-}
-
-/** The package root (the folder with package.json), from this file whether it runs from src/ (tests) or dist/src/. */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) return process.cwd();
-    dir = parent;
-  }
 }
 
 /** The default build output of `vite build --config src/console/vite.config.ts`. */

@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 import { collect, startTestServer, waitFor, type TestServer } from '../support/server.js';
+
+const packageVersion = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 let server: TestServer;
 let receiver: Receiver;
@@ -60,7 +63,7 @@ describe('delivery', () => {
     const request = await waitFor(() => receiver.requests.find((r) => r.body.includes(eventId)));
     expect(request.method).toBe('POST');
     expect(request.headers['content-type']).toBe('application/json');
-    expect(request.headers['user-agent']).toMatch(/^audithook\//);
+    expect(request.headers['user-agent']).toBe(`audithook/${packageVersion}`);
     expect(request.headers.authorization).toBe(`Basic ${Buffer.from('audit-bot:s3cret').toString('base64')}`);
     const verified = new StandardWebhook(secret).verify(request.body, {
       'webhook-id': String(request.headers['webhook-id']),

@@ -6,6 +6,7 @@ import { retryDelayMs } from '../../delivery/retry-policy.js';
 import { signatureHeaders } from '../../delivery/signing.js';
 import { AppError, badInput } from '../../lib/app-error.js';
 import { newId } from '../../lib/ids.js';
+import { PACKAGE_VERSION } from '../../lib/package-info.js';
 import { AuditEvent } from '../audit-events/audit-event.entity.js';
 import type { AuditEventService, Page } from '../audit-events/audit-event.service.js';
 import { decodeCursor, pageSize, toPage } from '../audit-events/audit-event.service.js';
@@ -26,7 +27,7 @@ import {
 } from './delivery.entity.js';
 
 /** The package version sent as `user-agent: audithook/<version>`. */
-export const USER_AGENT = `audithook/${process.env.npm_package_version ?? '0.1.0'}`;
+export const USER_AGENT = `audithook/${PACKAGE_VERSION}`;
 
 /** What one attempt came to, as a value: done, or when to try again. */
 export type AttemptResult =

@@ -1,5 +1,6 @@
 import { Migration } from '@mikro-orm/migrations';
 
+/** The first schema: organizations, tokens, audit events, webhooks, deliveries and their outbox. */
 export class Migration20261125002932_initial extends Migration {
 
   override name = 'Migration20261125002932_initial';

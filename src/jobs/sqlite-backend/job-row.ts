@@ -100,6 +100,20 @@ export function toDataJson(data: unknown): string | null {
   return JSON.stringify(data) ?? null;
 }
 
+/** The columns the job processor owns (lock, schedule, runs, failures, progress), shared by inserts and saveJobState. */
+export function jobStateColumns(job: JobParameters) {
+  return {
+    next_run_at: toEpochMs(job.nextRunAt),
+    locked_at: toEpochMs(job.lockedAt),
+    last_run_at: toEpochMs(job.lastRunAt),
+    last_finished_at: toEpochMs(job.lastFinishedAt),
+    failed_at: toEpochMs(job.failedAt),
+    fail_count: job.failCount ?? null,
+    fail_reason: job.failReason ?? null,
+    progress: job.progress ?? null,
+  };
+}
+
 /**
  * Bind values for a job's fields. Processor-managed fields (lockedAt, lastRunAt, ...) are included so an
  * INSERT can carry them; the UPDATE used by saveJob deliberately does not reference them.
@@ -110,14 +124,7 @@ export function jobWriteParams(id: string, job: JobParameters, lastModifiedBy: s
     name: job.name,
     type: job.type === 'single' ? 'single' : 'normal',
     priority: job.priority ?? 0,
-    next_run_at: toEpochMs(job.nextRunAt),
-    locked_at: toEpochMs(job.lockedAt),
-    last_run_at: toEpochMs(job.lastRunAt),
-    last_finished_at: toEpochMs(job.lastFinishedAt),
-    failed_at: toEpochMs(job.failedAt),
-    fail_count: job.failCount ?? null,
-    fail_reason: job.failReason ?? null,
-    progress: job.progress ?? null,
+    ...jobStateColumns(job),
     repeat_interval: job.repeatInterval ?? null,
     repeat_timezone: job.repeatTimezone ?? null,
     repeat_at: job.repeatAt ?? null,

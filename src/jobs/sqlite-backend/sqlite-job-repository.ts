@@ -15,7 +15,7 @@ import type {
 } from 'agenda';
 import { allOf, dataFilterConditions, inList, removeFilterConditions, uniqueConditions } from './job-filters.js';
 import type { SqlCondition, SqlValue } from './job-filters.js';
-import { JOB_WRITE_COLUMNS, jobWriteParams, rowToJob, toEpochMs } from './job-row.js';
+import { JOB_WRITE_COLUMNS, jobStateColumns, jobWriteParams, rowToJob, toEpochMs } from './job-row.js';
 import type { JobRow, JobWriteParams } from './job-row.js';
 import { assertPlainTableName, jobTableStatements } from './job-table-schema.js';
 
@@ -513,14 +513,7 @@ export class SqliteJobRepository implements JobRepository {
       const result = this.open().saveState.run({
         id: String(job._id),
         name: job.name,
-        locked_at: toEpochMs(job.lockedAt),
-        next_run_at: toEpochMs(job.nextRunAt),
-        last_run_at: toEpochMs(job.lastRunAt),
-        last_finished_at: toEpochMs(job.lastFinishedAt),
-        failed_at: toEpochMs(job.failedAt),
-        fail_count: job.failCount ?? null,
-        fail_reason: job.failReason ?? null,
-        progress: job.progress ?? null,
+        ...jobStateColumns(job),
         last_modified_by: options?.lastModifiedBy ?? null,
       });
       if (result.changes !== 1) {

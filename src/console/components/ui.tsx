@@ -145,3 +145,12 @@ export function PageHeader({ title, subtitle, actions }: { title: string; subtit
     </div>
   );
 }
+
+/** The page-header Refresh: bypasses urql's cache, since other tabs and processes change what a page shows. */
+export function RefreshButton({ refetch, fetching }: { refetch: (opts: { requestPolicy: 'network-only' }) => void; fetching: boolean }) {
+  return (
+    <button type="button" className="button" onClick={() => refetch({ requestPolicy: 'network-only' })} disabled={fetching}>
+      Refresh
+    </button>
+  );
+}

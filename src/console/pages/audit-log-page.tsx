@@ -4,7 +4,7 @@ import { apiErrors, formErrors } from '../api/errors';
 import { AUDIT_EVENTS_QUERY, type AuditEvent, type AuditEventFilter } from '../api/operations';
 import { Link } from '../app/router';
 import { localInputToIso } from '../components/format';
-import { ErrorBanner, Field, PageHeader, Pager, Time, useCursorPages } from '../components/ui';
+import { ErrorBanner, Field, PageHeader, Pager, RefreshButton, Time, useCursorPages } from '../components/ui';
 
 /** Rows per page of the audit log. */
 const PAGE_SIZE = 25;
@@ -49,9 +49,7 @@ export function AuditLogPage({ org }: { org: string }) {
         title="Audit log"
         subtitle="Events recorded for this organization, newest first."
         actions={
-          <button type="button" className="button" onClick={() => refetch({ requestPolicy: 'network-only' })} disabled={fetching}>
-            Refresh
-          </button>
+          <RefreshButton refetch={refetch} fetching={fetching} />
         }
       />
       <div className="card">

@@ -7,7 +7,7 @@ import { Link } from '../app/router';
 import { AttemptsChart } from '../components/attempts-chart';
 import { formatDurationMs, formatRelative } from '../components/format';
 import { useNow } from '../components/hooks';
-import { Badge, ErrorBanner, PageHeader, Pager, Time, useCursorPages } from '../components/ui';
+import { Badge, ErrorBanner, PageHeader, Pager, RefreshButton, Time, useCursorPages } from '../components/ui';
 
 /** Rows per page of the deliveries table. */
 const PAGE_SIZE = 20;
@@ -68,9 +68,7 @@ export function DeliveriesPage({ org }: { org: string }) {
         title="Deliveries"
         subtitle="Every delivery to the webhook, newest first; attempts arrive live."
         actions={
-          <button type="button" className="button" onClick={() => refetch({ requestPolicy: 'network-only' })} disabled={fetching}>
-            Refresh
-          </button>
+          <RefreshButton refetch={refetch} fetching={fetching} />
         }
       />
       <AttemptsChart org={org} />

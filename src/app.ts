@@ -4,6 +4,7 @@ import { openDatabase, type MikroORM } from './db/orm.js';
 import { startHttpServer, type HttpServerHandle, type RouteHandler } from './graphql/http-server.js';
 import { createSchema } from './graphql/schema.js';
 import { DeliveryRuntime } from './jobs/delivery-runtime.js';
+import type { WsSessionLimits, WsSessions } from './http/ws-sessions.js';
 import type { Logger } from './lib/logger.js';
 import { createServices, type Services } from './modules/services.js';
 import type { DestinationPolicy } from './modules/webhooks/webhook.service.js';
@@ -15,6 +16,8 @@ export interface App {
   port: number;
   orm: MikroORM;
   services: Services;
+  /** Open WebSocket connections of this process. */
+  wsSessions: WsSessions;
   /** Stops accepting, finishes requests in flight, stops delivery, closes the database. */
   stop(): Promise<void>;
 }
@@ -26,6 +29,8 @@ export interface AppOptions {
   /** Replaces DNS for delivery connections (tests simulate a DNS answer that changed after registration). */
   deliveryResolveHost?: (hostname: string) => Promise<string[]>;
   routes?: RouteHandler[];
+  /** Overrides WebSocket bounds (tests shorten or lengthen the token re-check). */
+  ws?: Partial<WsSessionLimits>;
 }
 
 /** The composition root: the only place that wires database, services, jobs and GraphQL together. */
@@ -55,6 +60,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         logger,
         healthCheck: async () => orm.em.getConnection().isConnected(),
         routes: options.routes ?? [createConsoleRoutes()],
+        ws: { maxLifetimeMs: config.wsMaxLifetimeMs, ...options.ws },
       },
       { host: config.host, port: config.port },
     );
@@ -70,6 +76,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     port: server.port,
     orm,
     services,
+    wsSessions: server.sessions,
     stop() {
       stopping ??= (async () => {
         await server.close();

@@ -21,6 +21,8 @@ export interface Config {
   allowHttp: boolean;
   allowPrivateDestinations: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** A WebSocket connection is closed after this long, so its token is presented again (AUDITHOOK_WS_MAX_LIFETIME). */
+  wsMaxLifetimeMs: number;
   delivery: DeliveryConfig;
 }
 
@@ -81,6 +83,7 @@ const envSchema = z.object({
   AUDITHOOK_TEST_DELAY: durationMsText.default(5_000),
   AUDITHOOK_MAX_BATCH_SIZE: integerText(1, 1000).default(100),
   AUDITHOOK_WEBHOOK_CONCURRENCY: integerText(1, 64).default(4),
+  AUDITHOOK_WS_MAX_LIFETIME: durationMsText.refine((ms) => ms >= 1_000, 'expected at least 1s').default(3_600_000),
 });
 
 function parseDatabaseUrl(url: string, cwd: string): DatabaseConfig {
@@ -134,6 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     allowHttp: e.AUDITHOOK_ALLOW_HTTP,
     allowPrivateDestinations: e.AUDITHOOK_ALLOW_PRIVATE_DESTINATIONS,
     logLevel: e.LOG_LEVEL,
+    wsMaxLifetimeMs: e.AUDITHOOK_WS_MAX_LIFETIME,
     delivery: {
       requestTimeoutMs: e.AUDITHOOK_REQUEST_TIMEOUT,
       retryDelaysMs: e.AUDITHOOK_RETRY_DELAYS,

@@ -3,9 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { ApolloServer, HeaderMap } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import type { GraphQLSchema } from 'graphql';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
+import { DEFAULT_WS_LIMITS, WsSessions, type WsSession, type WsSessionLimits } from '../http/ws-sessions.js';
+import { AppError } from '../lib/app-error.js';
 import type { Logger } from '../lib/logger.js';
 import type { RequestContext } from '../modules/request-context.js';
 import type { Services } from '../modules/services.js';
@@ -16,6 +18,9 @@ import { operationLoggingPlugin } from './logging-plugin.js';
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** Where GraphQL (HTTP and graphql-ws) is served. */
 export const GRAPHQL_PATH = '/graphql';
+
+/** A WebSocket that has not sent `connection_init` by then is closed (4408). */
+export const WS_CONNECTION_INIT_TIMEOUT_MS = 3_000;
 
 /** Extra routes (the console, later) tried before the 404; return true when handled. */
 export type RouteHandler = (request: IncomingMessage, response: ServerResponse) => boolean | Promise<boolean>;
@@ -28,6 +33,8 @@ export interface HttpServerOptions {
   /** Resolves to true when the database answers, for /healthz. */
   healthCheck: () => Promise<boolean>;
   routes?: RouteHandler[];
+  /** WebSocket bounds; unset fields take DEFAULT_WS_LIMITS (lifetime: 1 h). */
+  ws?: Partial<WsSessionLimits>;
 }
 
 /** The running HTTP server; `close` stops accepting and waits for requests in flight. */
@@ -35,6 +42,8 @@ export interface HttpServerHandle {
   server: Server;
   url: string;
   port: number;
+  /** Open WebSocket connections (tests and metrics read it). */
+  sessions: WsSessions;
   close(): Promise<void>;
 }
 
@@ -78,16 +87,27 @@ export async function startHttpServer(options: HttpServerOptions, listen: { host
   const httpServer = createServer();
   const formatError = createErrorFormatter(logger);
   const wsServer = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY_BYTES });
-  const wsCleanup = useServer<Record<string, unknown>, { context?: RequestContext }>(
+  const sessions = new WsSessions(services.apiTokens, { maxLifetimeMs: 3_600_000, ...DEFAULT_WS_LIMITS, ...options.ws }, logger);
+  const wsCleanup = useServer<Record<string, unknown>, { session?: WsSession }>(
     {
       schema,
+      connectionInitWaitTimeout: WS_CONNECTION_INIT_TIMEOUT_MS,
       onConnect: async (ctx) => {
         const auth = await authenticate(services, ctx.connectionParams?.authorization);
         if (!auth.principal) return false; // graphql-ws closes with 4403 Forbidden
-        ctx.extra.context = { ...auth, services };
+        ctx.extra.session = sessions.open(auth.principal, (code, reason) => ctx.extra.socket.close(code, reason));
         return true;
       },
-      context: (ctx) => ctx.extra.context!,
+      // Every operation re-reads the token: a socket opened before a revocation cannot run anything after it.
+      onSubscribe: async (ctx) => {
+        const check = await ctx.extra.session!.recheck();
+        if (check.ok) return undefined;
+        return [new GraphQLError(check.reason, { originalError: new AppError('UNAUTHENTICATED', check.reason) })];
+      },
+      context: (ctx): RequestContext => ({ principal: ctx.extra.session!.principal, authFailure: null, services, subscriptions: ctx.extra.session! }),
+      onClose: (ctx) => {
+        if (ctx.extra.session) sessions.remove(ctx.extra.session);
+      },
       // graphql-ws bypasses Apollo's formatError: shape its errors the same way (codes, fields, masking).
       onError: (_ctx, _id, _payload, errors) => errors.map((error) => formatError(error.toJSON(), error)),
       onNext: (_ctx, _id, _payload, _args, result) => {
@@ -109,7 +129,16 @@ export async function startHttpServer(options: HttpServerOptions, listen: { host
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       operationLoggingPlugin(logger),
-      { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
+      {
+        async serverWillStart() {
+          return {
+            async drainServer() {
+              sessions.dispose();
+              await wsCleanup.dispose();
+            },
+          };
+        },
+      },
     ],
     logger: {
       debug: (m) => logger.debug(m),
@@ -192,6 +221,7 @@ export async function startHttpServer(options: HttpServerOptions, listen: { host
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     server: httpServer,
+    sessions,
     port: address.port,
     url: `http://${host}:${address.port}${GRAPHQL_PATH}`,
     async close() {

@@ -6,7 +6,8 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'WEBHOOK_ALREADY_REGISTERED'
   | 'DESTINATION_NOT_ALLOWED'
-  | 'CONFLICT';
+  | 'CONFLICT'
+  | 'TOO_MANY_SUBSCRIPTIONS';
 
 /** The one error class services throw for expected failures; the GraphQL layer passes its code and field through. */
 export class AppError extends Error {

@@ -16,8 +16,13 @@ export function hashToken(token: string): string {
 /** The result of authenticating a bearer token: a principal, or why not (for a clear UNAUTHENTICATED message). */
 export type Authentication = { ok: true; principal: Principal } | { ok: false; reason: string };
 
+/** Told the id of each token revoked in this process, once its revocation is committed. */
+export type RevocationListener = (tokenId: string) => void;
+
 /** Issues, authenticates, lists and revokes API tokens. */
 export class ApiTokenService {
+  private readonly revocationListeners = new Set<RevocationListener>();
+
   constructor(
     private readonly orm: MikroORM,
     private readonly auditEvents: AuditEventService,
@@ -64,10 +69,31 @@ export class ApiTokenService {
       // Coarse-grained on purpose: one write per token per minute, not one per request.
       await em.nativeUpdate(ApiToken, { id: apiToken.id }, { lastUsedAt: now });
     }
-    return {
-      ok: true,
-      principal: { tokenId: apiToken.id, organizationId: apiToken.organization, role: apiToken.role, label: apiToken.label },
-    };
+    return { ok: true, principal: principalOfToken(apiToken) };
+  }
+
+  /** Re-checks a token already authenticated (a WebSocket's, on each operation): same answer as `authenticate`, no secret needed. */
+  async authenticateId(tokenId: string): Promise<Authentication> {
+    const apiToken = await this.orm.em.fork().findOne(ApiToken, { id: tokenId });
+    if (!apiToken) return { ok: false, reason: 'the API token is not valid' };
+    if (apiToken.revokedAt) return { ok: false, reason: 'the API token has been revoked' };
+    return { ok: true, principal: principalOfToken(apiToken) };
+  }
+
+  /** Which of these token ids are no longer usable (revoked or gone), in one query: how open sockets learn of revocations made by any process. */
+  async unusableAmong(tokenIds: readonly string[]): Promise<Set<string>> {
+    if (tokenIds.length === 0) return new Set();
+    const live = await this.orm.em
+      .fork()
+      .find(ApiToken, { id: { $in: [...tokenIds] }, revokedAt: null }, { fields: ['id'] });
+    const liveIds = new Set(live.map((t) => t.id));
+    return new Set(tokenIds.filter((id) => !liveIds.has(id)));
+  }
+
+  /** Subscribes to revocations committed in this process (so its sockets close at once); returns the unsubscribe. */
+  onRevoked(listener: RevocationListener): () => void {
+    this.revocationListeners.add(listener);
+    return () => this.revocationListeners.delete(listener);
   }
 
   /** Live (unrevoked) tokens of the organization, newest first. */
@@ -77,7 +103,7 @@ export class ApiTokenService {
 
   /** Revokes a token of the caller's organization; false when it was already revoked, NOT_FOUND when it does not exist. */
   async revoke(principal: Principal, id: string): Promise<boolean> {
-    return this.orm.em.fork().transactional(async (em) => {
+    const revoked = await this.orm.em.fork().transactional(async (em) => {
       const apiToken = await em.findOne(ApiToken, { id, organization: principal.organizationId });
       if (!apiToken) throw new AppError('NOT_FOUND', `no API token ${id} in this organization`, 'id');
       if (apiToken.revokedAt) return false;
@@ -90,7 +116,13 @@ export class ApiTokenService {
       });
       return true;
     });
+    if (revoked) for (const listener of this.revocationListeners) listener(id);
+    return revoked;
   }
+}
+
+function principalOfToken(apiToken: ApiToken): Principal {
+  return { tokenId: apiToken.id, organizationId: apiToken.organization, role: apiToken.role, label: apiToken.label };
 }
 
 /** Labels are optional free text for people; bounded so they cannot bloat lists. */

@@ -2,7 +2,7 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver
 import { AppError } from '../../lib/app-error.js';
 import { Role } from '../api-tokens/api-token.entity.js';
 import { AuditEvent } from '../audit-events/audit-event.entity.js';
-import { principalOf, type RequestContext } from '../request-context.js';
+import { admitSubscription, principalOf, type RequestContext } from '../request-context.js';
 import { Delivery, DeliveryAttempt } from './delivery.entity.js';
 import { DeliveryConnection, DeliveryFilter } from './delivery.inputs.js';
 
@@ -36,7 +36,8 @@ export class DeliveryResolver {
   @Authorized(Role.ADMIN)
   @Subscription(() => DeliveryAttempt, {
     description: "Every delivery attempt of the organization's webhook, live, as it finishes.",
-    subscribe: ({ args, context }) => (context as RequestContext).services.deliveries.feed.subscribe(String(args.organizationId)),
+    subscribe: ({ args, context }) =>
+      admitSubscription(context as RequestContext, (release) => (context as RequestContext).services.deliveries.feed.subscribe(String(args.organizationId), release)),
   })
   deliveryAttempts(@Arg('organizationId', () => ID) _organizationId: string, @Root() attempt: DeliveryAttempt): DeliveryAttempt {
     return attempt;

@@ -3,7 +3,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { parseDurationListMs, parseDurationMs } from './delivery/retry-policy.js';
-import { ensurePrivateDir, PRIVATE_FILE_MODE } from './lib/private-files.js';
+import { ensurePrivateDir, PRIVATE_FILE_MODE, tightenFile } from './lib/private-files.js';
 
 /** A configuration value that cannot start the process; the message names the variable. */
 export class ConfigError extends Error {
@@ -112,6 +112,7 @@ function loadSecretKey(value: string | undefined, database: DatabaseConfig): Buf
   }
   const keyPath = join(dirname(database.path), 'secret.key');
   if (existsSync(keyPath)) {
+    tightenFile(keyPath);
     const key = Buffer.from(readFileSync(keyPath, 'utf8').trim(), 'base64');
     if (key.length !== 32) throw new ConfigError(`AUDITHOOK_SECRET_KEY: ${keyPath} does not hold the base64 of 32 bytes`);
     return key;

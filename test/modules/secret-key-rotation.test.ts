@@ -103,14 +103,16 @@ describe('secret key rotation', () => {
     try {
       await expectAuthenticatedDelivery(rotating, admin, signingSecret);
       expect((await rotating.gql(SECRET, { org: admin.orgId }, admin.token)).data!.webhookSigningSecret).toBe(signingSecret);
+
+      // reencrypt runs as its own process beside the running server.
+      const first = await reencrypt(dir, keys(KEY_B, KEY_A));
+      expect(first).toMatchObject({ code: 0, stdout: expect.stringMatching(/^re-encrypted 2 secret value\(s\) under the current key; 0 already were$/m) });
+      const again = await reencrypt(dir, keys(KEY_B, KEY_A));
+      expect(again).toMatchObject({ code: 0, stdout: expect.stringMatching(/^re-encrypted 0 secret value\(s\) under the current key; 2 already were$/m) });
+      await expectAuthenticatedDelivery(rotating, admin, signingSecret);
     } finally {
       await rotating.stop();
     }
-
-    const first = await reencrypt(dir, keys(KEY_B, KEY_A));
-    expect(first).toMatchObject({ code: 0, stdout: expect.stringMatching(/^re-encrypted 2 secret value\(s\) under the current key; 0 already were$/m) });
-    const again = await reencrypt(dir, keys(KEY_B, KEY_A));
-    expect(again).toMatchObject({ code: 0, stdout: expect.stringMatching(/^re-encrypted 0 secret value\(s\) under the current key; 2 already were$/m) });
 
     const rotated = await startTestServer(keys(KEY_B), { dir });
     try {

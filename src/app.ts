@@ -35,7 +35,7 @@ export interface AppOptions {
 
 /** The composition root: the only place that wires database, services, jobs and GraphQL together. */
 export async function startApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
-  const orm = await openDatabase(config.database);
+  const orm = await openDatabase(config.database, { logger });
   const services = createServices(orm, config, options.destinationPolicy ? { destinationPolicy: options.destinationPolicy } : {});
   let runtime: DeliveryRuntime | null = null;
   let http: HttpServerHandle | null = null;

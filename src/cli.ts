@@ -13,6 +13,8 @@ const USAGE = `usage: audithook <command>
 commands:
   serve                                   run the GraphQL server (default)
   migrate                                 apply pending database migrations
+  reencrypt                               re-encrypt every stored secret under AUDITHOOK_SECRET_KEY
+                                          (after a key rotation; old key in AUDITHOOK_SECRET_KEY_PREVIOUS)
   org create --name <name> [--json]       create an organization and its first ADMIN token
   token create --org <id> --role ADMIN|INGEST [--label <text>] [--json]
                                           create an API token for an organization
@@ -72,6 +74,17 @@ async function main(argv: string[]): Promise<void> {
       } finally {
         await orm.close(true);
       }
+      return;
+    }
+    case 'reencrypt': {
+      if (sub !== undefined) throw new UsageError(`reencrypt takes no arguments, got "${sub}"`);
+      const report = await withServices(config, (s) => s.webhooks.resealAll());
+      if (!report.ok) {
+        console.error(`audithook: reencrypt: ${report.message}`);
+        process.exitCode = 1;
+        return;
+      }
+      console.log(`re-encrypted ${report.rewritten} secret value(s) under the current key; ${report.alreadyCurrent} already were`);
       return;
     }
     case 'org': {

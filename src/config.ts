@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { parseDurationListMs, parseDurationMs } from './delivery/retry-policy.js';
+import { ensurePrivateDir, PRIVATE_FILE_MODE, tightenFile } from './lib/private-files.js';
 
 /** A configuration value that cannot start the process; the message names the variable. */
 export class ConfigError extends Error {
@@ -18,6 +19,8 @@ export interface Config {
   host: string;
   database: DatabaseConfig;
   secretKey: Buffer;
+  /** Keys stored secrets may still be sealed with (AUDITHOOK_SECRET_KEY_PREVIOUS), read during a key rotation. */
+  previousSecretKeys: Buffer[];
   allowHttp: boolean;
   allowPrivateDestinations: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -64,6 +67,7 @@ const envSchema = z.object({
   HOST: z.string().trim().min(1, 'expected a host name or address').default('127.0.0.1'),
   DATABASE_URL: z.string().trim().default('sqlite:data/audithook.db'),
   AUDITHOOK_SECRET_KEY: z.string().trim().optional(),
+  AUDITHOOK_SECRET_KEY_PREVIOUS: z.string().trim().optional(),
   AUDITHOOK_ALLOW_HTTP: booleanText.default(false),
   AUDITHOOK_ALLOW_PRIVATE_DESTINATIONS: booleanText.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -98,25 +102,42 @@ function parseDatabaseUrl(url: string, cwd: string): DatabaseConfig {
   return { kind: 'sqlite', path: isAbsolute(path) ? path : resolve(cwd, path) };
 }
 
+function parseSecretKey(value: string): Buffer | null {
+  const key = Buffer.from(value, 'base64');
+  return key.length === 32 && /^[A-Za-z0-9+/]+={0,2}$/.test(value) ? key : null;
+}
+
 function loadSecretKey(value: string | undefined, database: DatabaseConfig): Buffer {
   if (value !== undefined && value !== '') {
-    const key = Buffer.from(value, 'base64');
-    if (key.length !== 32 || !/^[A-Za-z0-9+/]+={0,2}$/.test(value)) {
-      throw new ConfigError('AUDITHOOK_SECRET_KEY: expected the base64 encoding of exactly 32 bytes (e.g. `openssl rand -base64 32`)');
-    }
+    const key = parseSecretKey(value);
+    if (!key) throw new ConfigError('AUDITHOOK_SECRET_KEY: expected the base64 encoding of exactly 32 bytes (e.g. `openssl rand -base64 32`)');
     return key;
   }
   const keyPath = join(dirname(database.path), 'secret.key');
   if (existsSync(keyPath)) {
+    tightenFile(keyPath);
     const key = Buffer.from(readFileSync(keyPath, 'utf8').trim(), 'base64');
     if (key.length !== 32) throw new ConfigError(`AUDITHOOK_SECRET_KEY: ${keyPath} does not hold the base64 of 32 bytes`);
     return key;
   }
-  mkdirSync(dirname(keyPath), { recursive: true });
+  ensurePrivateDir(dirname(keyPath));
   const key = randomBytes(32);
-  writeFileSync(keyPath, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
-  chmodSync(keyPath, 0o600);
+  writeFileSync(keyPath, key.toString('base64') + '\n', { mode: PRIVATE_FILE_MODE, flag: 'wx' });
+  chmodSync(keyPath, PRIVATE_FILE_MODE);
   return key;
+}
+
+/** AUDITHOOK_SECRET_KEY_PREVIOUS: one key, or several separated by commas, each like AUDITHOOK_SECRET_KEY. */
+function loadPreviousSecretKeys(value: string | undefined): Buffer[] {
+  if (value === undefined || value === '') return [];
+  return value.split(',').map((part, index, all) => {
+    const key = parseSecretKey(part.trim());
+    if (!key) {
+      const which = all.length > 1 ? ` (key ${index + 1} of ${all.length})` : '';
+      throw new ConfigError(`AUDITHOOK_SECRET_KEY_PREVIOUS${which}: expected the base64 encoding of exactly 32 bytes, or several such keys separated by commas`);
+    }
+    return key;
+  });
 }
 
 /** Reads and validates the environment; throws ConfigError naming the first bad variable. */
@@ -129,11 +150,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
   }
   const e = parsed.data;
   const database = parseDatabaseUrl(e.DATABASE_URL, cwd);
+  const previousSecretKeys = loadPreviousSecretKeys(e.AUDITHOOK_SECRET_KEY_PREVIOUS);
   return {
     port: e.PORT,
     host: e.HOST,
     database,
     secretKey: loadSecretKey(e.AUDITHOOK_SECRET_KEY, database),
+    previousSecretKeys,
     allowHttp: e.AUDITHOOK_ALLOW_HTTP,
     allowPrivateDestinations: e.AUDITHOOK_ALLOW_PRIVATE_DESTINATIONS,
     logLevel: e.LOG_LEVEL,

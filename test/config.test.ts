@@ -15,6 +15,7 @@ describe('loadConfig', () => {
     expect(config.delivery).toEqual({ requestTimeoutMs: 10_000, retryDelaysMs: [5_000, 300_000, 1_800_000], testDelayMs: 5_000, maxBatchSize: 100, webhookConcurrency: 4 });
     const keyFile = join(cwd, 'data/secret.key');
     expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    expect(statSync(join(cwd, 'data')).mode & 0o777).toBe(0o700);
     expect(Buffer.from(readFileSync(keyFile, 'utf8').trim(), 'base64')).toHaveLength(32);
     expect(loadConfig({}, cwd).secretKey.equals(config.secretKey)).toBe(true);
   });
@@ -24,6 +25,8 @@ describe('loadConfig', () => {
     [{ PORT: '70000' }, /PORT/],
     [{ AUDITHOOK_ALLOW_HTTP: 'maybe' }, /AUDITHOOK_ALLOW_HTTP: expected true or false/],
     [{ AUDITHOOK_SECRET_KEY: 'c2hvcnQ=' }, /AUDITHOOK_SECRET_KEY: expected the base64 encoding of exactly 32 bytes/],
+    [{ AUDITHOOK_SECRET_KEY_PREVIOUS: 'c2hvcnQ=' }, /AUDITHOOK_SECRET_KEY_PREVIOUS: expected the base64 encoding of exactly 32 bytes/],
+    [{ AUDITHOOK_SECRET_KEY_PREVIOUS: `${Buffer.alloc(32, 1).toString('base64')},nope` }, /AUDITHOOK_SECRET_KEY_PREVIOUS \(key 2 of 2\): expected/],
     [{ DATABASE_URL: 'mysql://db/x' }, /DATABASE_URL: expected sqlite:/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
     [{ AUDITHOOK_RETRY_DELAYS: '5s,5m' }, /AUDITHOOK_RETRY_DELAYS: expected three/],
@@ -32,6 +35,13 @@ describe('loadConfig', () => {
   ])('refuses %o naming the variable', (env, message) => {
     expect(() => loadConfig(env as Record<string, string>, dir())).toThrow(ConfigError);
     expect(() => loadConfig(env as Record<string, string>, dir())).toThrow(message);
+  });
+
+  it('reads previous secret keys, one or several separated by commas', () => {
+    const [a, b] = [Buffer.alloc(32, 1), Buffer.alloc(32, 2)];
+    expect(loadConfig({}, dir()).previousSecretKeys).toEqual([]);
+    expect(loadConfig({ AUDITHOOK_SECRET_KEY_PREVIOUS: a.toString('base64') }, dir()).previousSecretKeys).toEqual([a]);
+    expect(loadConfig({ AUDITHOOK_SECRET_KEY_PREVIOUS: `${a.toString('base64')}, ${b.toString('base64')}` }, dir()).previousSecretKeys).toEqual([a, b]);
   });
 
   it('reads durations with units', () => {

@@ -1,10 +1,11 @@
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
 import { Migrator } from '@mikro-orm/migrations';
 import { MikroORM, type Options } from '@mikro-orm/sqlite';
 import 'reflect-metadata';
 import type { DatabaseConfig } from '../config.js';
+import type { Logger } from '../lib/logger.js';
+import { ensurePrivateDir, ensurePrivateFile, tightenFile } from '../lib/private-files.js';
 import { entities } from './entities.js';
 import { migrationsList } from './migrations/index.js';
 
@@ -32,12 +33,26 @@ export function ormOptions(database: DatabaseConfig): Options {
   };
 }
 
-/** Opens the database (creating its folder), tunes SQLite for concurrent use, and applies pending migrations. */
-export async function openDatabase(database: DatabaseConfig, options: { migrate?: boolean } = {}): Promise<MikroORM> {
-  mkdirSync(dirname(database.path), { recursive: true });
+/**
+ * Opens the database (creating its folder 0700 and its file 0600: it holds the audit log in plain
+ * text), tunes SQLite for concurrent use, and applies pending migrations. Wider modes on files from
+ * an older version are narrowed; a pre-existing folder open to others is only warned about.
+ */
+export async function openDatabase(database: DatabaseConfig, options: { migrate?: boolean; logger?: Logger } = {}): Promise<MikroORM> {
+  const dir = dirname(database.path);
+  const folder = ensurePrivateDir(dir);
+  if (folder.openToOthers) {
+    options.logger?.warn({ path: dir }, 'the database folder is accessible to other users; consider chmod 700');
+  }
+  const warnNarrowed = (path: string, widenedModeWas: number | null) => {
+    if (widenedModeWas !== null) options.logger?.warn({ path, modeWas: widenedModeWas.toString(8) }, 'database file was readable by other users; narrowed to 0600');
+  };
+  // Created before SQLite opens it, so it never exists with SQLite's default 0644; -wal and -shm copy its mode.
+  warnNarrowed(database.path, ensurePrivateFile(database.path).widenedModeWas);
   const orm = await MikroORM.init(ormOptions(database));
   const native = await orm.em.getConnection().getNativeClient();
   native.pragma('journal_mode = WAL');
+  for (const companion of [`${database.path}-wal`, `${database.path}-shm`]) warnNarrowed(companion, tightenFile(companion).widenedModeWas);
   native.pragma('busy_timeout = 5000');
   native.pragma('foreign_keys = ON');
   native.pragma('synchronous = NORMAL');

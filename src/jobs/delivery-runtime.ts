@@ -3,7 +3,7 @@ import type { DeliveryConfig } from '../config.js';
 import { createWebhookClient, type WebhookClient } from '../delivery/http-client.js';
 import type { Logger } from '../lib/logger.js';
 import type { DeliverySignals } from '../modules/deliveries/delivery-signals.js';
-import { USER_AGENT, type DeliveryService } from '../modules/deliveries/delivery.service.js';
+import { USER_AGENT, type AttemptFailure, type DeliveryService } from '../modules/deliveries/delivery.service.js';
 import { KeyedSemaphore } from './keyed-semaphore.js';
 import { SqliteBackend } from './sqlite-backend/index.js';
 
@@ -145,12 +145,26 @@ export class DeliveryRuntime implements DeliverySignals {
       release();
       this.attempting.delete(deliveryId);
     }
+    if (!result.ok && result.failure) this.logFailure(deliveryId, attemptNumber, result.failure, result.retryAt);
     if (!result.ok && result.retryAt) {
       job.attrs.data = { ...job.attrs.data, attemptNumber: attemptNumber + 1 };
       job.schedule(result.retryAt);
       await job.save(); // the processor persists nextRunAt itself, but not data (the attempt number)
     }
     if (attemptNumber === 1 && webhookId) void this.pump(webhookId); // a slot freed: the next batch may go
+  }
+
+  /** One line per failed attempt; the URL is redacted (query values may be receiver tokens), secrets never appear. */
+  private logFailure(deliveryId: string, attemptNumber: number, failure: AttemptFailure, retryAt: Date | null): void {
+    const fields = { deliveryId, webhookId: failure.webhookId, attemptNumber, error: failure.error, statusCode: failure.statusCode, url: failure.redactedUrl, retryAt };
+    if (failure.error === 'SECRET_UNREADABLE') {
+      this.options.logger.error(
+        { ...fields, detail: failure.detail },
+        "cannot decrypt the webhook's stored secrets with AUDITHOOK_SECRET_KEY or AUDITHOOK_SECRET_KEY_PREVIOUS; nothing was sent",
+      );
+    } else {
+      this.options.logger.warn(fields, 'delivery attempt failed');
+    }
   }
 
   /**

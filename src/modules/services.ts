@@ -23,7 +23,7 @@ export interface Services {
 export function createServices(orm: MikroORM, config: Config, overrides: { destinationPolicy?: Partial<DestinationPolicy> } = {}): Services {
   let signals: DeliverySignals = noDeliverySignals;
   const currentSignals = () => signals;
-  const secrets = new SecretBox(config.secretKey);
+  const secrets = new SecretBox(config.secretKey, config.previousSecretKeys);
   const auditEvents = new AuditEventService(orm, currentSignals);
   const apiTokens = new ApiTokenService(orm, auditEvents);
   const organizations = new OrganizationService(orm, apiTokens);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { computeJobState } from 'agenda';
 import type {
@@ -138,6 +139,7 @@ export class SqliteJobRepository implements JobRepository {
   /** Opens the file, switches it to WAL, sets the busy timeout and creates the table and indexes if missing. Idempotent; reopens after disconnect(). */
   async connect(): Promise<void> {
     if (this.connection) return;
+    createPrivately(this.options.path);
     const db = new Database(this.options.path, { timeout: this.options.busyTimeoutMs });
     try {
       db.pragma(`busy_timeout = ${this.options.busyTimeoutMs}`);
@@ -583,4 +585,17 @@ export class SqliteJobRepository implements JobRepository {
 function isBusyError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
+
+/**
+ * Creates a missing database file empty with mode 0600 before SQLite would create it 0644 (its -wal
+ * and -shm files copy the database file's mode): jobs carry audit data. Existing files are left alone.
+ */
+function createPrivately(path: string): void {
+  if (path === ':memory:' || path === '' || path.startsWith('file:')) return;
+  try {
+    closeSync(openSync(path, 'wx', 0o600));
+  } catch {
+    // EEXIST: an existing file keeps its mode; anything else (a missing folder...) better-sqlite3 reports when opening.
+  }
 }

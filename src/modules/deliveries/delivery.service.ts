@@ -7,6 +7,7 @@ import { signatureHeaders } from '../../delivery/signing.js';
 import { AppError, badInput } from '../../lib/app-error.js';
 import { newId } from '../../lib/ids.js';
 import { PACKAGE_VERSION } from '../../lib/package-info.js';
+import { redactUrl } from '../../lib/redact-url.js';
 import { AuditEvent } from '../audit-events/audit-event.entity.js';
 import type { AuditEventService, Page } from '../audit-events/audit-event.service.js';
 import { decodeCursor, pageSize, toPage } from '../audit-events/audit-event.service.js';
@@ -29,11 +30,21 @@ import {
 /** The package version sent as `user-agent: audithook/<version>`. */
 export const USER_AGENT = `audithook/${PACKAGE_VERSION}`;
 
+/** Why the attempt that just ran failed, for the job layer's log line; the URL is already redacted. */
+export interface AttemptFailure {
+  error: string;
+  statusCode: number | null;
+  webhookId: string;
+  redactedUrl: string;
+  /** Set for SECRET_UNREADABLE: which stored secret and why (a key id at most, never a key or a value). */
+  detail?: string;
+}
+
 /** What one attempt came to, as a value: done, or when to try again. */
 export type AttemptResult =
   | { ok: true }
-  | { ok: false; retryAt: Date }
-  | { ok: false; retryAt: null; reason: 'exhausted' | 'finished' | 'cancelled' | 'missing' };
+  | { ok: false; retryAt: Date; failure?: AttemptFailure }
+  | { ok: false; retryAt: null; reason: 'exhausted' | 'finished' | 'cancelled' | 'missing'; failure?: AttemptFailure };
 
 /** Sends one request; the job layer passes its process-wide HTTP client in. */
 export type SendRequest = (request: WebhookRequest) => Promise<SendOutcome>;
@@ -130,18 +141,27 @@ export class DeliveryService {
       return { ok: false, retryAt: null, reason: 'cancelled' };
     }
     const settings = this.webhooks.sendSettings(webhook);
-    const body = buildPayload(
-      { deliveryId: delivery.id, organizationId: delivery.organization, createdAt: delivery.createdAt, test: delivery.kind === DeliveryKind.TEST },
-      await this.payloadEvents(delivery),
-    );
     const startedAt = new Date();
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      'user-agent': USER_AGENT,
-      ...signatureHeaders({ webhookId: delivery.id, timestampSec: Math.floor(startedAt.getTime() / 1000), body, secrets: settings.signingSecrets }),
-    };
-    if (settings.authorization) headers.authorization = settings.authorization;
-    const outcome = await send({ url: settings.url, headers, body });
+    let outcome: SendOutcome;
+    if (settings.ok) {
+      const body = buildPayload(
+        { deliveryId: delivery.id, organizationId: delivery.organization, createdAt: delivery.createdAt, test: delivery.kind === DeliveryKind.TEST },
+        await this.payloadEvents(delivery),
+      );
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        'user-agent': USER_AGENT,
+        ...signatureHeaders({ webhookId: delivery.id, timestampSec: Math.floor(startedAt.getTime() / 1000), body, secrets: settings.settings.signingSecrets }),
+      };
+      if (settings.settings.authorization) headers.authorization = settings.settings.authorization;
+      outcome = await send({ url: settings.settings.url, headers, body });
+    } else {
+      // Nothing is sent without its credentials and signature; the attempt fails and retries on schedule (a restart with the right key fixes it).
+      outcome = { ok: false, statusCode: null, error: settings.error, responseBody: null, durationMs: 0, retryAfterMs: null };
+    }
+    const failure: AttemptFailure | undefined = outcome.ok
+      ? undefined
+      : { error: outcome.error, statusCode: outcome.statusCode, webhookId: webhook.id, redactedUrl: redactUrl(webhook.url), ...(settings.ok ? {} : { detail: settings.detail }) };
 
     const delayMs = outcome.ok ? null : retryDelayMs({ attemptNumber, delaysMs: this.config.retryDelaysMs, retryAfterMs: outcome.retryAfterMs });
     const finishedAt = new Date();
@@ -179,9 +199,9 @@ export class DeliveryService {
     });
     const { attempt } = committed;
     this.feed.publish(attempt);
-    if (!committed.updated) return { ok: false, retryAt: null, reason: 'cancelled' };
+    if (!committed.updated) return { ok: false, retryAt: null, reason: 'cancelled', ...(failure ? { failure } : {}) };
     if (outcome.ok) return { ok: true };
-    return nextAttemptAt ? { ok: false, retryAt: nextAttemptAt } : { ok: false, retryAt: null, reason: 'exhausted' };
+    return nextAttemptAt ? { ok: false, retryAt: nextAttemptAt, failure: failure! } : { ok: false, retryAt: null, reason: 'exhausted', failure: failure! };
   }
 
   /** testWebhook: a TEST delivery of sample activities after the test delay; a waiting one is reused. */

@@ -2,7 +2,8 @@ import type { EntityManager, MikroORM } from '@mikro-orm/sqlite';
 import { checkDestinationUrl } from '../../delivery/destination.js';
 import { generateSigningSecret } from '../../delivery/signing.js';
 import { AppError } from '../../lib/app-error.js';
-import type { SecretBox } from '../../lib/secret-box.js';
+import { redactUrl } from '../../lib/redact-url.js';
+import { describeOpenFailure, type SecretBox } from '../../lib/secret-box.js';
 import type { AuditEventService } from '../audit-events/audit-event.service.js';
 import type { Principal } from '../auth.js';
 import type { DeliverySignals } from '../deliveries/delivery-signals.js';
@@ -28,6 +29,21 @@ export interface WebhookSendSettings {
   authorization: string | null;
   signingSecrets: string[];
 }
+
+/** sendSettings as a value: a secret this process cannot decrypt (wrong or missing key) fails the attempt, not the job. */
+export type SendSettingsResult =
+  | { ok: true; settings: WebhookSendSettings }
+  | { ok: false; error: 'SECRET_UNREADABLE'; detail: string };
+
+/** What `audithook reencrypt` did: values rewritten under the current key and values already under it, or why nothing was. */
+export type ResealReport = { ok: true; rewritten: number; alreadyCurrent: number } | { ok: false; message: string };
+
+/** The sealed columns of a webhook row and the purpose each is bound to (its associated data). */
+const SEALED_COLUMNS = [
+  { column: 'signingSecretSealed', purpose: 'signing' },
+  { column: 'previousSigningSecretSealed', purpose: 'previous-signing' },
+  { column: 'authorizationSealed', purpose: 'authorization' },
+] as const;
 
 /** Registers, edits and removes the organization's one webhook, and keeps its secrets sealed. */
 export class WebhookService {
@@ -76,7 +92,7 @@ export class WebhookService {
       await this.auditEvents.recordSystemEvent(em, principal, {
         action: 'audit_log_webhook_registered',
         context: [webhookObject(webhook)],
-        message: `Audit-log webhook ${webhook.id} registered for ${url}`,
+        message: `Audit-log webhook ${webhook.id} registered for ${redactUrl(url)}`,
       });
       return webhook;
     });
@@ -182,19 +198,75 @@ export class WebhookService {
     return this.secrets.open(webhook.signingSecretSealed, sealContext(webhook.id, 'signing'));
   }
 
-  /** Decrypts what one attempt needs; null when the webhook is gone. */
-  sendSettings(webhook: Webhook, now: Date = new Date()): WebhookSendSettings {
-    const signingSecrets = [this.secrets.open(webhook.signingSecretSealed, sealContext(webhook.id, 'signing'))];
+  /** Decrypts what one attempt needs; a value it cannot decrypt is reported (which column, why), never thrown. */
+  sendSettings(webhook: Webhook, now: Date = new Date()): SendSettingsResult {
+    const open = (sealed: string, purpose: string): string | { detail: string } => {
+      const result = this.secrets.tryOpen(sealed, sealContext(webhook.id, purpose));
+      return result.ok ? result.plaintext : { detail: `${purpose}: ${describeOpenFailure(result)}` };
+    };
+    const sealed: { purpose: string; value: string }[] = [{ purpose: 'signing', value: webhook.signingSecretSealed }];
     if (webhook.previousSigningSecretSealed && webhook.previousSigningSecretExpiresAt && webhook.previousSigningSecretExpiresAt > now) {
-      signingSecrets.push(this.secrets.open(webhook.previousSigningSecretSealed, sealContext(webhook.id, 'previous-signing')));
+      sealed.push({ purpose: 'previous-signing', value: webhook.previousSigningSecretSealed });
+    }
+    if (webhook.authorizationSealed) sealed.push({ purpose: 'authorization', value: webhook.authorizationSealed });
+    const opened = new Map<string, string>();
+    for (const { purpose, value } of sealed) {
+      const plaintext = open(value, purpose);
+      if (typeof plaintext !== 'string') return { ok: false, error: 'SECRET_UNREADABLE', detail: plaintext.detail };
+      opened.set(purpose, plaintext);
     }
     return {
-      id: webhook.id,
-      organizationId: webhook.organization,
-      url: webhook.url,
-      authorization: webhook.authorizationSealed ? this.secrets.open(webhook.authorizationSealed, sealContext(webhook.id, 'authorization')) : null,
-      signingSecrets,
+      ok: true,
+      settings: {
+        id: webhook.id,
+        organizationId: webhook.organization,
+        url: webhook.url,
+        authorization: opened.get('authorization') ?? null,
+        signingSecrets: ['signing', 'previous-signing'].flatMap((purpose) => (opened.has(purpose) ? [opened.get(purpose)!] : [])),
+      },
     };
+  }
+
+  /**
+   * `audithook reencrypt`: every sealed value of every webhook (removed ones too) not yet under the
+   * current key is decrypted (current or previous key) and sealed again with the current key, in one
+   * transaction; one it cannot decrypt aborts the whole run. Idempotent: a second run rewrites nothing.
+   * Each row is updated only if the value is still the one read, so a concurrent change is not overwritten.
+   */
+  async resealAll(): Promise<ResealReport> {
+    let unreadable: string | null = null;
+    try {
+      return await this.resealAllInTransaction((message) => (unreadable = message));
+    } catch (error) {
+      if (unreadable !== null) return { ok: false, message: unreadable };
+      throw error;
+    }
+  }
+
+  private async resealAllInTransaction(onUnreadable: (message: string) => void): Promise<ResealReport> {
+    return this.orm.em.fork().transactional(async (em) => {
+      const report = { ok: true as const, rewritten: 0, alreadyCurrent: 0 };
+      const webhooks = await em.find(Webhook, {}, { orderBy: { id: 'asc' } });
+      for (const webhook of webhooks) {
+        for (const { column, purpose } of SEALED_COLUMNS) {
+          const sealed = webhook[column];
+          if (!sealed) continue;
+          if (this.secrets.isCurrent(sealed)) {
+            report.alreadyCurrent++;
+            continue;
+          }
+          const opened = this.secrets.tryOpen(sealed, sealContext(webhook.id, purpose));
+          if (!opened.ok) {
+            const message = `cannot decrypt the ${purpose} secret of webhook ${webhook.id}: ${describeOpenFailure(opened)}; nothing was changed`;
+            onUnreadable(message);
+            throw new Error(message); // rolls the transaction back
+          }
+          const resealed = this.secrets.seal(opened.plaintext, sealContext(webhook.id, purpose));
+          report.rewritten += await em.nativeUpdate(Webhook, { id: webhook.id, [column]: sealed }, { [column]: resealed });
+        }
+      }
+      return report;
+    });
   }
 
   private async checkUrl(rawUrl: string, field: string): Promise<string> {
@@ -208,6 +280,7 @@ function sealContext(webhookId: string, purpose: string): string {
   return `webhook:${webhookId}:${purpose}`;
 }
 
+/** The webhook as an audit-event context object; its name is the URL with query values redacted (they often carry tokens). */
 function webhookObject(webhook: Webhook): { id: string; type: string; name: string } {
-  return { id: webhook.id, type: 'webhook', name: webhook.url };
+  return { id: webhook.id, type: 'webhook', name: redactUrl(webhook.url) };
 }

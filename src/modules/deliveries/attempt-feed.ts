@@ -14,6 +14,11 @@ export class AttemptFeed {
     this.emitter.emit(attempt.organization, attempt);
   }
 
+  /** Live subscriptions of one organization: a subscriber is counted once it will receive what is published next. */
+  listenerCount(organizationId: string): number {
+    return this.emitter.listenerCount(organizationId);
+  }
+
   /** Attempts of one organization from now on; ending the iteration removes the listener. */
   async *subscribe(organizationId: string, signal?: AbortSignal): AsyncGenerator<DeliveryAttempt> {
     for await (const [attempt] of on(this.emitter, organizationId, signal ? { signal } : {})) {

@@ -29,7 +29,8 @@ export interface WebhookRequest {
  * included — they are never followed), `TIMEOUT`, `CONNECTION_REFUSED`, `CONNECTION_RESET`,
  * `DNS_LOOKUP_FAILED`, `TLS_ERROR`, `DESTINATION_NOT_ALLOWED`, `INVALID_URL` (not an http(s) URL),
  * or `NETWORK_ERROR` (anything else). When a failure happens after the status line arrived
- * (e.g. the body times out), `statusCode`/`responseBody` carry what was received.
+ * (e.g. the body times out, or the connection drops mid-body: `CONNECTION_RESET`, chunked or with a
+ * Content-Length), `statusCode`/`responseBody` carry what was received.
  */
 export type SendOutcome =
   | { ok: true; statusCode: number; responseBody: string; durationMs: number }
@@ -62,7 +63,15 @@ export interface WebhookClient {
 const WATCHDOG_GRACE_MS = 1_000;
 
 const DNS_ERROR_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NODATA', 'EAI_NONAME', 'ENODATA', 'ESERVFAIL', 'ENONAME']);
-const RESET_ERROR_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
+// A body that ends early after the headers is a reset too: chunked bodies surface as ECONNRESET,
+// bodies with a Content-Length as got's ERR_HTTP_CONTENT_LENGTH_MISMATCH (fewer bytes than announced).
+const RESET_ERROR_CODES = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ECONNABORTED',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'ERR_HTTP_CONTENT_LENGTH_MISMATCH',
+]);
 const TIMEOUT_ERROR_CODES = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 const TLS_ERROR_CODES = new Set([
   'CERT_HAS_EXPIRED',

@@ -58,7 +58,11 @@ export class DeliveryRuntime implements DeliverySignals {
       ...(options.resolveHost ? { resolveHost: options.resolveHost } : {}),
     });
     this.slots = new KeyedSemaphore(config.webhookConcurrency);
-    this.backend = new SqliteBackend({ path: options.databasePath });
+    this.backend = new SqliteBackend({
+      path: options.databasePath,
+      // Agenda ignores these failures (a run's final state, a completed job's removal), so log them here.
+      onError: (error, context) => options.logger.error({ err: error, ...context }, 'job store write failed'),
+    });
     this.agenda = new Agenda({
       backend: this.backend,
       name: `audithook-${process.pid}`,

@@ -166,6 +166,41 @@ describe('createWebhookClient: transport failures', () => {
     expect(outcome).toMatchObject({ ok: false, error: 'CONNECTION_RESET', statusCode: null });
   });
 
+  // The receiver answers, starts the body, then drops the socket: the status arrived but the
+  // exchange did not complete, so it is a reset whether the body was chunked or had a length.
+  const headersThenDrop =
+    (headers: http.OutgoingHttpHeaders): LocalHandler =>
+    (_req, res) => {
+      res.writeHead(200, headers);
+      res.write('0123456789', () => res.socket?.destroy());
+    };
+
+  it('body cut short after headers with Content-Length → CONNECTION_RESET, keeping status and partial body', async () => {
+    const target = await server(headersThenDrop({ 'content-length': '100' }));
+    const outcome = await client().send(post(target.origin));
+    expect(outcome).toEqual({
+      ok: false,
+      error: 'CONNECTION_RESET',
+      statusCode: 200,
+      responseBody: '0123456789',
+      durationMs: expect.any(Number),
+      retryAfterMs: null,
+    });
+  });
+
+  it('chunked body cut short after headers → CONNECTION_RESET, keeping status and partial body', async () => {
+    const target = await server(headersThenDrop({ 'content-type': 'text/plain' }));
+    const outcome = await client().send(post(target.origin));
+    expect(outcome).toEqual({
+      ok: false,
+      error: 'CONNECTION_RESET',
+      statusCode: 200,
+      responseBody: '0123456789',
+      durationMs: expect.any(Number),
+      retryAfterMs: null,
+    });
+  });
+
   it('https to a server that does not speak TLS → TLS_ERROR', async () => {
     const target = await server(reply(200, 'plain'));
     const outcome = await client().send(post(`https://127.0.0.1:${target.port}/`));
@@ -192,6 +227,7 @@ describe('createWebhookClient: transport failures', () => {
     expect(classifyTransportError({ code: 'CERT_HAS_EXPIRED' })).toBe('TLS_ERROR');
     expect(classifyTransportError({ code: 'ERR_TLS_CERT_ALTNAME_INVALID' })).toBe('TLS_ERROR');
     expect(classifyTransportError({ code: 'EAI_AGAIN' })).toBe('DNS_LOOKUP_FAILED');
+    expect(classifyTransportError({ name: 'ReadError', code: 'ERR_HTTP_CONTENT_LENGTH_MISMATCH' })).toBe('CONNECTION_RESET');
     expect(classifyTransportError(new Error('weird'))).toBe('NETWORK_ERROR');
     expect(classifyTransportError('not even an error')).toBe('NETWORK_ERROR');
   });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 import { collect, startTestServer, waitFor, type TestServer } from '../support/server.js';
+import { subscribeLive } from '../support/subscriptions.js';
 
 const REGISTER = `mutation($org: ID!, $input: RegisterWebhookInput!) { registerWebhook(organizationId: $org, input: $input) { id } }`;
 const UPDATE = `mutation($org: ID!, $input: UpdateWebhookInput!) { updateWebhook(organizationId: $org, input: $input) { id url } }`;
@@ -25,7 +26,23 @@ async function newOrg(receiver: Receiver) {
   const registered = await gql(REGISTER, { input: { url: receiver.url } });
   expect(registered.errors).toBeUndefined();
   await waitFor(() => receiver.requests.length >= 1); // the audit_log_webhook_registered event
-  return { ...org, gql };
+  return { ...org, gql, webhookId: registered.data!.registerWebhook.id as string };
+}
+
+/**
+ * True once nothing can send to the webhook any more: no unfinished delivery, no event waiting in its
+ * outbox, and no Agenda job for any of its deliveries (a job's row stays until its run has ended).
+ * Waiting for this replaces "sleep long enough that a duplicate or a stray retry would have shown up".
+ */
+async function quiescent(webhookId: string): Promise<boolean> {
+  const { deliveries } = server.app.services;
+  if ((await deliveries.unfinished()).some((d) => d.webhookId === webhookId)) return false;
+  if ((await deliveries.webhooksWithPendingEvents()).includes(webhookId)) return false;
+  const rows = await server.app.orm.em.fork().getConnection().execute<{ n: number }[]>(
+    `select count(*) as n from agenda_jobs where json_extract(data, '$.deliveryId') in (select id from deliveries where webhook_id = ?)`,
+    [webhookId],
+  );
+  return rows[0]!.n === 0;
 }
 
 const events = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => ({ action: 'burst_event', actor: { id: `${prefix}-${i}` } }));
@@ -71,20 +88,30 @@ describe('batching', () => {
   it('sends each delivery once when batches are recorded in quick succession', async () => {
     const receiver = await startReceiver();
     try {
-      const { gql } = await newOrg(receiver);
-      await new Promise((r) => setTimeout(r, 200));
+      const { gql, webhookId } = await newOrg(receiver);
+      await waitFor(() => quiescent(webhookId)); // the registration event's delivery is done
       receiver.requests.length = 0;
       const recorded: string[] = [];
       for (let i = 0; i < 8; i++) {
         const call = await gql(RECORD_MANY, { inputs: events(3, `quick-${i}`) });
-        recorded.push(...call.data!.recordAuditEvents.map((e: { id: string }) => e.id));
-        await new Promise((r) => setTimeout(r, i * 5));
+        const ids: string[] = call.data!.recordAuditEvents.map((e: { id: string }) => e.id);
+        recorded.push(...ids);
+        // Pairs of batches back to back (the second lands while the first is being claimed or sent),
+        // then wait for that pair to arrive, so batches also land on an idle webhook.
+        if (i % 2 === 1) await waitFor(() => ids.every((id) => receiver.eventIds().includes(id)));
       }
       await waitFor(() => recorded.every((id) => receiver.eventIds().includes(id)));
-      await new Promise((r) => setTimeout(r, 1500)); // past a poll interval: any duplicate would have arrived
+      await waitFor(() => quiescent(webhookId)); // no job left that could still send a duplicate
       const deliveryIds = receiver.requests.map((r) => String(r.headers['webhook-id']));
       expect(new Set(deliveryIds).size).toBe(deliveryIds.length);
       expect(receiver.eventIds().sort()).toEqual([...recorded].sort());
+      const sent = (await gql(DELIVERIES, { first: 100 })).data!.deliveries.edges.map((e: any) => e.node);
+      const batches = sent.filter((d: any) => d.kind === 'EVENTS' && deliveryIds.includes(d.id));
+      expect(batches).toHaveLength(deliveryIds.length);
+      expect(batches.every((d: any) => d.status === 'SUCCEEDED')).toBe(true);
+      for (const { id } of batches) {
+        expect((await gql(DELIVERY, { id })).data!.delivery.attemptCount).toBe(1); // each sent exactly once
+      }
     } finally {
       await receiver.close();
     }
@@ -113,8 +140,7 @@ describe('test registration', () => {
       const { gql, adminToken, orgId } = await newOrg(receiver);
       await waitFor(async () => (await gql(DELIVERIES, { filter: { status: 'SUCCEEDED' } })).data!.deliveries.edges.length === 1);
       receiver.requests.length = 0;
-      const subscription = collect<any>(server.wsClient(adminToken), ATTEMPTS, { org: orgId }, 1);
-      await new Promise((r) => setTimeout(r, 150));
+      const subscription = await subscribeLive<any>(server, server.wsClient(adminToken), ATTEMPTS, { org: orgId }, 1);
       const askedAt = Date.now();
       const first = (await gql(TEST)).data!.testWebhook;
       const second = (await gql(TEST)).data!.testWebhook;
@@ -204,7 +230,7 @@ describe('operator actions', () => {
   it('removeWebhook cancels unfinished deliveries, and a new registration gets only events recorded after it', async () => {
     const [first, second] = await Promise.all([startReceiver(), startReceiver()]);
     try {
-      const { gql } = await newOrg(first);
+      const { gql, webhookId: firstWebhookId } = await newOrg(first);
       first.respond(() => ({ status: 500 }));
       const before = await gql(RECORD_MANY, { inputs: events(3, 'before') });
       const beforeIds: string[] = before.data!.recordAuditEvents.map((e: { id: string }) => e.id);
@@ -228,7 +254,8 @@ describe('operator actions', () => {
       const after = await gql(RECORD_MANY, { inputs: events(2, 'after') });
       const afterIds: string[] = after.data!.recordAuditEvents.map((e: { id: string }) => e.id);
       await waitFor(() => afterIds.every((id) => second.eventIds().includes(id)));
-      await new Promise((r) => setTimeout(r, 800)); // longer than every retry delay
+      // Nothing is left that could reach the removed webhook: no unfinished delivery, outbox row or job.
+      await waitFor(() => quiescent(firstWebhookId));
       expect(first.requests.length).toBe(requestsAtRemoval);
       for (const id of [...beforeIds, ...betweenIds]) expect(second.eventIds()).not.toContain(id);
       const stillOpen = await gql(DELIVERIES, { filter: { status: 'RETRYING' } });
@@ -257,6 +284,27 @@ describe('operator actions', () => {
       expect(new Set(seen).size).toBe(5);
       const bad = await gql(DELIVERIES, { after: '!!' });
       expect(bad.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'after' });
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
+describe('deliveryAttempts subscription accounting', () => {
+  it('the attempt feed counts a subscription, per organization, once the server has started it', async () => {
+    const org = await server.createOrg('Counted');
+    const feed = server.app.services.deliveries.feed;
+    expect(feed.listenerCount(org.orgId)).toBe(0);
+    const subscription = await subscribeLive<any>(server, server.wsClient(org.adminToken), ATTEMPTS, { org: org.orgId }, 1);
+    expect(feed.listenerCount(org.orgId)).toBe(1);
+    expect(feed.listenerCount(server.orgId)).toBe(0);
+    // Registered means live: an attempt published right now reaches the client.
+    const receiver = await startReceiver();
+    try {
+      const gql = (q: string, v: Record<string, unknown> = {}) => server.gql(q, { org: org.orgId, ...v }, org.adminToken);
+      expect((await gql(REGISTER, { input: { url: receiver.url } })).errors).toBeUndefined();
+      const [message] = await subscription.done;
+      expect(message.deliveryAttempts).toMatchObject({ attemptNumber: 1, outcome: 'SUCCEEDED', delivery: { kind: 'EVENTS' } });
     } finally {
       await receiver.close();
     }

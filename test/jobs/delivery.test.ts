@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, type Receiver } from '../support/receiver.js';
-import { collect, startTestServer, waitFor, type TestServer } from '../support/server.js';
+import { startTestServer, waitFor, type TestServer } from '../support/server.js';
+import { subscribeLive } from '../support/subscriptions.js';
 
 const packageVersion = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -99,8 +100,7 @@ describe('delivery', () => {
   it('a receiver answering 500 gets four attempts, then FAILED, with four attempt records and four subscription messages', async () => {
     await register();
     receiver.respond(() => ({ status: 500, body: 'receiver broke' }));
-    const subscription = collect<any>(server.wsClient(server.adminToken), ATTEMPTS, { org: server.orgId }, 4);
-    await new Promise((r) => setTimeout(r, 200)); // let the subscription start
+    const subscription = await subscribeLive<any>(server, server.wsClient(server.adminToken), ATTEMPTS, { org: server.orgId }, 4);
     const eventId = await record();
     const messages = await subscription.done;
     expect(messages.map((m) => m.deliveryAttempts.attemptNumber)).toEqual([1, 2, 3, 4]);

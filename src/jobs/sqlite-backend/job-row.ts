@@ -100,6 +100,34 @@ export function toDataJson(data: unknown): string | null {
   return JSON.stringify(data) ?? null;
 }
 
+/**
+ * A failure reason as text, so saving it can never throw: Agenda stores whatever reached `job.fail()`,
+ * which in fork mode is the child's error parsed from JSON (a plain object), and may be any thrown value.
+ * Strings stay as they are, errors and error-like objects give their message, other objects their JSON.
+ */
+export function toFailReasonText(reason: unknown): string | null {
+  if (reason === null || reason === undefined) return null;
+  if (typeof reason === 'string') return reason;
+  if (reason instanceof Error) return reason.message;
+  if (typeof reason === 'object') {
+    const { message } = reason as { message?: unknown };
+    if (typeof message === 'string') return message;
+    try {
+      return JSON.stringify(reason) ?? String(reason);
+    } catch {
+      return String(reason); // circular or holding a bigint
+    }
+  }
+  return String(reason);
+}
+
+/** Progress as a finite number (numeric strings are converted) or null, so a stray value cannot fail the save. */
+export function toProgressNumber(progress: unknown): number | null {
+  if (progress === null || progress === undefined || typeof progress === 'boolean') return null;
+  const value = typeof progress === 'number' ? progress : typeof progress === 'string' && progress.trim() !== '' ? Number(progress) : NaN;
+  return Number.isFinite(value) ? value : null;
+}
+
 /** The columns the job processor owns (lock, schedule, runs, failures, progress), shared by inserts and saveJobState. */
 export function jobStateColumns(job: JobParameters) {
   return {
@@ -109,8 +137,8 @@ export function jobStateColumns(job: JobParameters) {
     last_finished_at: toEpochMs(job.lastFinishedAt),
     failed_at: toEpochMs(job.failedAt),
     fail_count: job.failCount ?? null,
-    fail_reason: job.failReason ?? null,
-    progress: job.progress ?? null,
+    fail_reason: toFailReasonText(job.failReason),
+    progress: toProgressNumber(job.progress),
   };
 }
 

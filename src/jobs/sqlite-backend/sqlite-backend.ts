@@ -1,6 +1,6 @@
 import type { AgendaBackend } from 'agenda';
 import { DEFAULT_JOBS_TABLE_NAME } from './job-table-schema.js';
-import { SqliteJobRepository } from './sqlite-job-repository.js';
+import { SqliteJobRepository, type SqliteJobStoreErrorHandler } from './sqlite-job-repository.js';
 import { SqliteNotificationChannel } from './sqlite-notification-channel.js';
 
 /** Where and how the SQLite backend stores Agenda's jobs. */
@@ -11,6 +11,8 @@ export interface SqliteBackendOptions {
   tableName?: string;
   /** Busy timeout in ms; default 5000. */
   busyTimeoutMs?: number;
+  /** Told about failed writes Agenda would otherwise swallow (e.g. the state saved when a run ends); log them. */
+  onError?: SqliteJobStoreErrorHandler;
 }
 
 /** Default for SqliteBackendOptions.busyTimeoutMs: long enough to ride out another process's short write transactions. */
@@ -39,6 +41,7 @@ export class SqliteBackend implements AgendaBackend {
       path: options.path,
       tableName: options.tableName ?? DEFAULT_JOBS_TABLE_NAME,
       busyTimeoutMs: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
+      ...(options.onError && { onError: options.onError }),
     });
     this.notificationChannel = new SqliteNotificationChannel();
   }

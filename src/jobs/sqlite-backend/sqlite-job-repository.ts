@@ -28,7 +28,26 @@ export interface SqliteJobRepositoryOptions {
   tableName: string;
   /** How long a statement waits for another connection's write lock before failing with SQLITE_BUSY. */
   busyTimeoutMs: number;
+  /** Told about failed writes that Agenda ignores or does not await (see SqliteJobStoreErrorHandler). */
+  onError?: SqliteJobStoreErrorHandler;
 }
+
+/** Which write failed, for the log line of a SqliteJobStoreErrorHandler. */
+export interface SqliteJobStoreErrorContext {
+  operation: 'saveJobState' | 'removeJobs' | 'unlockJob';
+  jobId?: string;
+  jobName?: string;
+}
+
+/**
+ * Receives failures of the writes Agenda swallows: the state saved when a run ends (only a debug log
+ * there, and the job then stays locked until its lock lifetime passes), the removal of a completed
+ * job, and the unlock it never awaits. Without a handler these failures would go unseen.
+ */
+export type SqliteJobStoreErrorHandler = (error: unknown, context: SqliteJobStoreErrorContext) => void;
+
+/** saveJobState's "the row is gone" failure: expected when a job is cancelled while it runs, so not reported. */
+class JobRowGoneError extends Error {}
 
 /** Named parameters of the find-and-lock statement. */
 interface LockNextParams {
@@ -409,9 +428,23 @@ export class SqliteJobRepository implements JobRepository {
   }
 
   async removeJobs(options: RemoveJobsOptions): Promise<number> {
-    return this.whenNotBusy(() => {
-      return this.runFiltered('DELETE FROM', '', options);
-    });
+    try {
+      return await this.whenNotBusy(() => {
+        return this.runFiltered('DELETE FROM', '', options);
+      });
+    } catch (error) {
+      this.report(error, { operation: 'removeJobs', ...(options?.id !== undefined && { jobId: String(options.id) }) });
+      throw error;
+    }
+  }
+
+  /** Hands a failed write to the onError handler; a handler that throws must not replace the original error. */
+  private report(error: unknown, context: SqliteJobStoreErrorContext): void {
+    try {
+      this.options.onError?.(error, context);
+    } catch {
+      // the caller rethrows (or deliberately drops) the original error
+    }
   }
 
   async disableJobs(options: RemoveJobsOptions): Promise<number> {
@@ -510,20 +543,27 @@ export class SqliteJobRepository implements JobRepository {
   }
 
   async saveJobState(job: JobParameters, options: JobRepositoryOptions | undefined): Promise<void> {
-    return this.whenNotBusy(() => {
-      if (!job._id) throw new Error('Cannot save job state without job ID');
-      const result = this.open().saveState.run({
-        id: String(job._id),
-        name: job.name,
-        ...jobStateColumns(job),
-        last_modified_by: options?.lastModifiedBy ?? null,
+    try {
+      await this.whenNotBusy(() => {
+        if (!job._id) throw new Error('Cannot save job state without job ID');
+        const result = this.open().saveState.run({
+          id: String(job._id),
+          name: job.name,
+          ...jobStateColumns(job),
+          last_modified_by: options?.lastModifiedBy ?? null,
+        });
+        if (result.changes !== 1) {
+          throw new JobRowGoneError(
+            `job ${String(job._id)} (name: ${job.name}) cannot be updated in the database, maybe it does not exist anymore?`,
+          );
+        }
       });
-      if (result.changes !== 1) {
-        throw new Error(
-          `job ${String(job._id)} (name: ${job.name}) cannot be updated in the database, maybe it does not exist anymore?`,
-        );
+    } catch (error) {
+      if (!(error instanceof JobRowGoneError)) {
+        this.report(error, { operation: 'saveJobState', ...(job._id !== undefined && { jobId: String(job._id) }), jobName: job.name });
       }
-    });
+      throw error;
+    }
   }
 
   /** Locks this exact job if it is still unlocked, enabled and due at the nextRunAt the caller saw. */
@@ -541,12 +581,22 @@ export class SqliteJobRepository implements JobRepository {
     });
   }
 
+  /**
+   * Releases the lock the caller holds. Agenda calls this without awaiting it, so with an onError
+   * handler a failure is reported and the promise resolves (the lock then expires after its lifetime)
+   * instead of becoming an unhandled rejection; without one it rejects as before.
+   */
   async unlockJob(job: JobParameters): Promise<void> {
-    return this.whenNotBusy(() => {
-      if (!job._id) return;
-      const heldLockMs = toEpochMs(job.lockedAt);
-      this.open().unlockOne.run(String(job._id), heldLockMs, heldLockMs);
-    });
+    try {
+      await this.whenNotBusy(() => {
+        if (!job._id) return;
+        const heldLockMs = toEpochMs(job.lockedAt);
+        this.open().unlockOne.run(String(job._id), heldLockMs, heldLockMs);
+      });
+    } catch (error) {
+      if (!this.options.onError) throw error;
+      this.report(error, { operation: 'unlockJob', ...(job._id !== undefined && { jobId: String(job._id) }), jobName: job.name });
+    }
   }
 
   async unlockJobs(jobIds: (JobId | string)[]): Promise<void> {

@@ -530,6 +530,30 @@ describe('unlocking', () => {
   });
 });
 
+describe('onError: failed writes Agenda does not await or ignores', () => {
+  it('reports a failed saveJobState and still rejects; a failed unlockJob is reported and resolves', async () => {
+    const reported: Array<{ error: unknown; context: unknown }> = [];
+    const watched = new SqliteBackend({ path: dbPath, onError: (error, context) => reported.push({ error, context }) }).repository;
+    await watched.connect();
+    const saved = await watched.saveJob(jobParams({ name: 'watched', nextRunAt: new Date(Date.now() - 1000) }), undefined);
+    await watched.disconnect(); // any write now fails with "not connected"
+
+    await expect(watched.saveJobState({ ...saved, failCount: 1 }, undefined)).rejects.toThrow(/not connected/);
+    // Agenda calls unlockJob without awaiting it: a rejection there would be an unhandled rejection.
+    await expect(watched.unlockJob(saved)).resolves.toBeUndefined();
+    await expect(watched.removeJobs({ id: saved._id! })).rejects.toThrow(/not connected/);
+    expect(reported.map((r) => r.context)).toEqual([
+      { operation: 'saveJobState', jobId: String(saved._id), jobName: 'watched' },
+      { operation: 'unlockJob', jobId: String(saved._id), jobName: 'watched' },
+      { operation: 'removeJobs', jobId: String(saved._id) },
+    ]);
+    expect(reported.every((r) => r.error instanceof Error && /not connected/.test(r.error.message))).toBe(true);
+    // Without a handler unlockJob keeps rejecting, as before.
+    await repo.disconnect();
+    await expect(repo.unlockJob(saved)).rejects.toThrow(/not connected/);
+  });
+});
+
 describe('saveJobState', () => {
   it('writes the run state, clears lockedAt when the job has none, and keeps user fields', async () => {
     const saved = await save({ name: 'state', priority: 4, data: { keep: true }, nextRunAt: new Date(Date.now() - 1000) });
@@ -543,6 +567,29 @@ describe('saveJobState', () => {
     expect(loaded).toMatchObject({ priority: 4, data: { keep: true }, failCount: 1, failReason: 'timeout', progress: 100, nextRunAt: null, lastModifiedBy: 'worker-2' });
     expect(loaded.lockedAt).toBeUndefined();
     expect(loaded.lastFinishedAt?.getTime()).toBe(finishedAt.getTime());
+  });
+
+  it('stores any failure reason as text and a non-numeric progress as none, so the save cannot throw', async () => {
+    const saved = await save({ name: 'reasons' });
+    const circular: Record<string, unknown> = { step: 'x' };
+    circular['self'] = circular;
+    const cases: Array<[unknown, string]> = [
+      [{ some: 'object' }, '{"some":"object"}'],
+      [{ name: 'Error', message: 'serialised error' }, 'serialised error'],
+      [new TypeError('real error'), 'real error'],
+      [404, '404'],
+      [false, 'false'],
+      [10n, '10'],
+      [circular, '[object Object]'],
+    ];
+    for (const [reason, text] of cases) {
+      await repo.saveJobState({ ...saved, failReason: reason as string, failCount: 1, progress: 'half' as unknown as number }, undefined);
+      const loaded = (await repo.getJobById(saved._id))!;
+      expect(loaded.failReason).toBe(text);
+      expect(loaded.progress).toBeUndefined();
+    }
+    await repo.saveJobState({ ...saved, progress: '42.5' as unknown as number }, undefined);
+    expect((await repo.getJobById(saved._id))!.progress).toBe(42.5);
   });
 
   it('throws when the job no longer exists or the name does not match', async () => {

@@ -2,12 +2,15 @@ import { dirname } from 'node:path';
 import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
 import { Migrator } from '@mikro-orm/migrations';
 import { MikroORM, type Options } from '@mikro-orm/sqlite';
+import Database from 'better-sqlite3';
 import 'reflect-metadata';
 import type { DatabaseConfig } from '../config.js';
 import type { Logger } from '../lib/logger.js';
 import { ensurePrivateDir, ensurePrivateFile, tightenFile } from '../lib/private-files.js';
 import { entities } from './entities.js';
 import { migrationsList } from './migrations/index.js';
+import { DEFAULT_SQLITE_BUSY_TIMEOUT_MS } from './sqlite-busy.js';
+import { SharedFileSqliteDialect } from './sqlite-dialect.js';
 
 /** The one ORM options builder, shared by the server, the CLI and mikro-orm.config.ts. */
 export function ormOptions(database: DatabaseConfig): Options {
@@ -49,13 +52,20 @@ export async function openDatabase(database: DatabaseConfig, options: { migrate?
   };
   // Created before SQLite opens it, so it never exists with SQLite's default 0644; -wal and -shm copy its mode.
   warnNarrowed(database.path, ensurePrivateFile(database.path).widenedModeWas);
-  const orm = await MikroORM.init(ormOptions(database));
-  const native = await orm.em.getConnection().getNativeClient();
-  native.pragma('journal_mode = WAL');
+  const native = new Database(database.path, { timeout: DEFAULT_SQLITE_BUSY_TIMEOUT_MS });
+  try {
+    // Switching to WAL needs a moment of exclusive access: the one place a synchronous busy wait is acceptable (start-up).
+    native.pragma('journal_mode = WAL');
+    // From here on a lock held elsewhere fails at once and the dialect retries asynchronously (sqlite-busy.ts).
+    native.pragma('busy_timeout = 0');
+    native.pragma('foreign_keys = ON');
+    native.pragma('synchronous = NORMAL');
+  } catch (error) {
+    native.close();
+    throw error;
+  }
   for (const companion of [`${database.path}-wal`, `${database.path}-shm`]) warnNarrowed(companion, tightenFile(companion).widenedModeWas);
-  native.pragma('busy_timeout = 5000');
-  native.pragma('foreign_keys = ON');
-  native.pragma('synchronous = NORMAL');
+  const orm = await MikroORM.init({ ...ormOptions(database), driverOptions: new SharedFileSqliteDialect(native, DEFAULT_SQLITE_BUSY_TIMEOUT_MS) });
   if (options.migrate !== false) await orm.migrator.up();
   return orm;
 }

@@ -62,6 +62,10 @@ class SharedFileConnection implements DatabaseConnection {
   }
 }
 
+function quoteName(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
 /** Transactions start with BEGIN IMMEDIATE (retried while another process writes), so they never fail half-way with BUSY_SNAPSHOT. */
 class ImmediateTransactionDriver implements Driver {
   private connection: SharedFileConnection | null = null;
@@ -89,6 +93,18 @@ class ImmediateTransactionDriver implements Driver {
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
     if ((connection as SharedFileConnection).db.inTransaction) await connection.executeQuery(CompiledQuery.raw('rollback'));
+  }
+
+  async savepoint(connection: DatabaseConnection, name: string): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw(`savepoint ${quoteName(name)}`));
+  }
+
+  async rollbackToSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw(`rollback to ${quoteName(name)}`));
+  }
+
+  async releaseSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw(`release ${quoteName(name)}`));
   }
 
   async releaseConnection(): Promise<void> {}

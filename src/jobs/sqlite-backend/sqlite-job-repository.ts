@@ -1,3 +1,4 @@
+import { whenNotBusy } from '../../db/sqlite-busy.js';
 import { randomUUID } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
@@ -307,23 +308,9 @@ export class SqliteJobRepository implements JobRepository {
     return statement as Statement<SqlValue[], R>;
   }
 
-  /**
-   * Runs a write without ever blocking the event loop on a lock: the connection's own busy timeout is
-   * 0, and SQLITE_BUSY is retried after an asynchronous pause (1 ms doubling to 50 ms) until
-   * busyTimeoutMs has passed. A synchronous wait could never end when the lock holder is this same
-   * process (the ORM's transaction awaiting between statements), so it would freeze the process
-   * for the whole timeout.
-   */
-  private async whenNotBusy<T>(work: () => T): Promise<T> {
-    const deadlineMs = Date.now() + this.options.busyTimeoutMs;
-    for (let pauseMs = 1; ; pauseMs = Math.min(pauseMs * 2, 50)) {
-      try {
-        return work();
-      } catch (error) {
-        if (!isBusyError(error) || Date.now() >= deadlineMs) throw error;
-        await new Promise((resolve) => setTimeout(resolve, pauseMs));
-      }
-    }
+  /** Runs a write without blocking the event loop on another connection's lock (see sqlite-busy.ts). */
+  private whenNotBusy<T>(work: () => T): Promise<T> {
+    return whenNotBusy(work, this.options.busyTimeoutMs);
   }
 
   async getJobById(id: string): Promise<JobParameters | null> {
@@ -632,10 +619,6 @@ export class SqliteJobRepository implements JobRepository {
 }
 
 /** SQLITE_BUSY and its extended codes (BUSY_SNAPSHOT, BUSY_RECOVERY, ...): another connection holds the lock. */
-function isBusyError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
-}
 
 /**
  * Creates a missing database file empty with mode 0600 before SQLite would create it 0644 (its -wal

@@ -7,9 +7,11 @@ import type { GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Logger } from '../lib/logger.js';
+import { createLoaders } from '../modules/loaders.js';
 import type { RequestContext } from '../modules/request-context.js';
 import type { Services } from '../modules/services.js';
 import { createErrorFormatter } from './errors.js';
+import { limitedWsOperation, limitParseOptions, limitValidationRules, queryCostPlugin } from './limits.js';
 import { operationLoggingPlugin } from './logging-plugin.js';
 
 /** Request bodies above this are refused with 413 before they are parsed. */
@@ -78,7 +80,7 @@ export async function startHttpServer(options: HttpServerOptions, listen: { host
   const httpServer = createServer();
   const formatError = createErrorFormatter(logger);
   const wsServer = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY_BYTES });
-  const wsCleanup = useServer<Record<string, unknown>, { context?: RequestContext }>(
+  const wsCleanup = useServer<Record<string, unknown>, { context?: Omit<RequestContext, 'loaders'> }>(
     {
       schema,
       onConnect: async (ctx) => {
@@ -87,7 +89,9 @@ export async function startHttpServer(options: HttpServerOptions, listen: { host
         ctx.extra.context = { ...auth, services };
         return true;
       },
-      context: (ctx) => ctx.extra.context!,
+      context: (ctx) => ({ ...ctx.extra.context!, loaders: createLoaders(services) }),
+      // Query limits (src/graphql/limits.ts): the same parse, validation and cost checks as over HTTP.
+      onSubscribe: (_ctx, _id, payload) => limitedWsOperation(schema, payload),
       // graphql-ws bypasses Apollo's formatError: shape its errors the same way (codes, fields, masking).
       onError: (_ctx, _id, _payload, errors) => errors.map((error) => formatError(error.toJSON(), error)),
       onNext: (_ctx, _id, _payload, _args, result) => {
@@ -105,10 +109,14 @@ export async function startHttpServer(options: HttpServerOptions, listen: { host
     // The CLI owns SIGTERM/SIGINT: it stops HTTP, then delivery, then the database, in that order.
     stopOnTerminationSignals: false,
     formatError,
+    // Query limits (src/graphql/limits.ts): tokens while parsing, shape in validation, cost before execution.
+    parseOptions: limitParseOptions,
+    validationRules: limitValidationRules,
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       operationLoggingPlugin(logger),
+      queryCostPlugin(),
       { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
     ],
     logger: {
@@ -142,7 +150,7 @@ export async function startHttpServer(options: HttpServerOptions, listen: { host
     }
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: request.method ?? 'GET', headers, search: url.search, body },
-      context: async () => ({ ...(await authenticate(services, request.headers.authorization)), services }),
+      context: async () => ({ ...(await authenticate(services, request.headers.authorization)), services, loaders: createLoaders(services) }),
     });
     for (const [key, value] of result.headers) response.setHeader(key, value);
     response.statusCode = result.status ?? 200;

@@ -1,6 +1,8 @@
-import { getIntrospectionQuery, Lexer, Source, TokenKind } from 'graphql';
+import { readFileSync } from 'node:fs';
+import { buildSchema, getOperationAST, getIntrospectionQuery, Lexer, parse, Source, specifiedRules, TokenKind, validate } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { QUERY_LIMITS } from '../../src/graphql/limits.js';
+import { operationSources } from '../../src/console/api/operations.js';
+import { checkOperationCost, limitParseOptions, limitValidationRules, QUERY_LIMITS } from '../../src/graphql/limits.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 import { startTestServer, waitFor, type GqlResult, type TestServer } from '../support/server.js';
 
@@ -174,6 +176,16 @@ describe('query limits', () => {
     const query = getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true });
     const result = await expectAccepted(query);
     expect(result.data!.__schema.queryType.name).toBe('Query');
+  });
+
+  it("accepts every operation the console sends, at the console's largest page", () => {
+    const schema = buildSchema(readFileSync(new URL('../../schema/schema.graphql', import.meta.url), 'utf8'));
+    for (const source of operationSources) {
+      const document = parse(source, limitParseOptions);
+      expect(validate(schema, document, [...specifiedRules, ...limitValidationRules]).map((e) => e.message), source).toEqual([]);
+      // The console's largest page is the chart's 100; 500 is the API's largest.
+      expect(checkOperationCost(schema, document, getOperationAST(document)!, { org: 'org_x', id: 'x', first: 500 })?.message ?? null, source).toBeNull();
+    }
   });
 });
 

@@ -175,6 +175,11 @@ export function queryCostPlugin<Context extends object>(): ApolloServerPlugin<Co
   };
 }
 
+/** graphql-js's parse and validation errors carry no code; give them Apollo's, as over HTTP. */
+function withCode(error: GraphQLError, code: string): GraphQLError {
+  return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions: { ...error.extensions, code } });
+}
+
 /**
  * graphql-ws `onSubscribe`: the same parse, validation and limits as over HTTP (graphql-ws has no
  * Apollo pipeline). Returns the errors to send, or the execution arguments (context is added by graphql-ws).
@@ -185,10 +190,10 @@ export function limitedWsOperation(schema: GraphQLSchema, payload: { query: stri
     document = parse(payload.query, limitParseOptions);
   } catch (error) {
     if (!(error instanceof GraphQLError)) throw error;
-    return [TOKEN_LIMIT_MESSAGE.test(error.message) ? tooComplex(tokenLimitMessage) : error];
+    return [TOKEN_LIMIT_MESSAGE.test(error.message) ? tooComplex(tokenLimitMessage) : withCode(error, 'GRAPHQL_PARSE_FAILED')];
   }
   const errors = validate(schema, document, [...specifiedRules, ...limitValidationRules]);
-  if (errors.length > 0) return [...errors];
+  if (errors.length > 0) return errors.map((error) => (error.originalError instanceof AppError ? error : withCode(error, 'GRAPHQL_VALIDATION_FAILED')));
   const operation = getOperationAST(document, payload.operationName ?? undefined);
   if (!operation) return [new GraphQLError('Unable to identify operation')];
   const refusal = checkOperationCost(schema, document, operation, payload.variables);

@@ -172,6 +172,14 @@ describe('query limits', () => {
     await expectRefused(shallow, { org: server.orgId }, /Cost limit of 100000 exceeded/);
   });
 
+  it('answers malformed operations over graphql-ws with the same codes as HTTP', async () => {
+    const syntax = await overWs('{ viewer { role }');
+    expect(syntax.errors?.map((e) => e.extensions?.code)).toEqual(['GRAPHQL_PARSE_FAILED']);
+    const unknown = await overWs('{ viewer { nope } }');
+    expect(unknown.errors?.map((e) => e.extensions?.code)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+    expect(unknown.errors![0]!.message).toMatch(/Cannot query field "nope"/);
+  });
+
   it('accepts the standard introspection query (GraphiQL)', async () => {
     const query = getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true });
     const result = await expectAccepted(query);

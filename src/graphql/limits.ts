@@ -106,7 +106,7 @@ export const limitParseOptions = { maxTokens: QUERY_LIMITS.maxTokens } as const;
 
 // graphql-js 16 spells it "more that N tokens"; accept the corrected spelling too.
 const TOKEN_LIMIT_MESSAGE = /^Syntax Error: Document contains more th(?:at|an) \d+ tokens/;
-const tokenLimitMessage = `Token limit of ${QUERY_LIMITS.maxTokens} exceeded: the document has more tokens.`;
+const tokenLimitMessage = `Token limit of ${QUERY_LIMITS.maxTokens} exceeded: the document has more than ${QUERY_LIMITS.maxTokens} tokens.`;
 
 /** The client's view of graphql-js's token-limit parse error (Apollo reports it as GRAPHQL_PARSE_FAILED); null for others. */
 export function tokenLimitRefusal(formatted: GraphQLFormattedError): GraphQLFormattedError | null {

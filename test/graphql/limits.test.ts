@@ -146,6 +146,8 @@ describe('query limits', () => {
     await expectRefused(pages(['$n', '$n', '$n', '$n', '$n']), { org: server.orgId, n: 401 }, /sum of `first` of 2000 exceeded, found 2005/);
     // A missing `first` counts as the default page size (50).
     await expectRefused(pages(['500', '500', '500', '500', 'null']), { org: server.orgId }, /found 2050/);
+    // The hardening issue's example: 100 aliases of auditEvents(first: 500).
+    await expectRefused(pages(range(100).map(() => '500')), { org: server.orgId }, /Aliases limit of 30 exceeded|sum of `first`/);
     await expectAccepted(pages(['500', '500', '500', '500']), { org: server.orgId });
     await expectAccepted(pages(['$n', '$n', '$n', '$n', '$n']), { org: server.orgId, n: 400 });
   });

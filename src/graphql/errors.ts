@@ -2,6 +2,7 @@ import type { GraphQLFormattedError } from 'graphql';
 import { GraphQLError } from 'graphql';
 import { AppError } from '../lib/app-error.js';
 import type { Logger } from '../lib/logger.js';
+import { tokenLimitRefusal } from './limits.js';
 
 /** Codes Apollo and graphql-js produce for malformed requests; passed through as they are. */
 const CLIENT_CODES = new Set([
@@ -12,6 +13,7 @@ const CLIENT_CODES = new Set([
   'PERSISTED_QUERY_NOT_FOUND',
   'PERSISTED_QUERY_NOT_SUPPORTED',
   'OPERATION_RESOLUTION_FAILURE',
+  'QUERY_TOO_COMPLEX',
 ]);
 
 function originalOf(error: unknown): unknown {
@@ -43,6 +45,8 @@ export function createErrorFormatter(logger: Logger) {
         extensions: { code: original.code, ...(original.field ? { field: original.field } : {}) },
       };
     }
+    const overTokens = tokenLimitRefusal(formatted);
+    if (overTokens) return overTokens;
     const code = formatted.extensions?.code;
     if (typeof code === 'string' && CLIENT_CODES.has(code)) {
       const field = code === 'BAD_USER_INPUT' ? variableField(formatted.message) : undefined;

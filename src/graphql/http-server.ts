@@ -9,9 +9,11 @@ import { WebSocketServer } from 'ws';
 import { DEFAULT_WS_LIMITS, WsSessions, type WsSession, type WsSessionLimits } from '../http/ws-sessions.js';
 import { AppError } from '../lib/app-error.js';
 import type { Logger } from '../lib/logger.js';
+import { createLoaders } from '../modules/loaders.js';
 import type { RequestContext } from '../modules/request-context.js';
 import type { Services } from '../modules/services.js';
 import { createErrorFormatter } from './errors.js';
+import { limitedWsOperation, limitParseOptions, limitValidationRules, queryCostPlugin } from './limits.js';
 import { operationLoggingPlugin } from './logging-plugin.js';
 
 /** Request bodies above this are refused with 413 before they are parsed. */
@@ -98,13 +100,20 @@ export async function startHttpServer(options: HttpServerOptions, listen: { host
         ctx.extra.session = sessions.open(auth.principal, (code, reason) => ctx.extra.socket.close(code, reason));
         return true;
       },
-      // Every operation re-reads the token: a socket opened before a revocation cannot run anything after it.
-      onSubscribe: async (ctx) => {
+      // Every operation re-reads the token (a socket opened before a revocation cannot run anything
+      // after it), then passes the same parse, validation and cost limits as over HTTP (limits.ts).
+      onSubscribe: async (ctx, _id, payload) => {
         const check = await ctx.extra.session!.recheck();
-        if (check.ok) return undefined;
-        return [new GraphQLError(check.reason, { originalError: new AppError('UNAUTHENTICATED', check.reason) })];
+        if (!check.ok) return [new GraphQLError(check.reason, { originalError: new AppError('UNAUTHENTICATED', check.reason) })];
+        return limitedWsOperation(schema, payload);
       },
-      context: (ctx): RequestContext => ({ principal: ctx.extra.session!.principal, authFailure: null, services, subscriptions: ctx.extra.session! }),
+      context: (ctx): RequestContext => ({
+        principal: ctx.extra.session!.principal,
+        authFailure: null,
+        services,
+        loaders: createLoaders(services),
+        subscriptions: ctx.extra.session!,
+      }),
       onClose: (ctx) => {
         if (ctx.extra.session) sessions.remove(ctx.extra.session);
       },
@@ -125,10 +134,14 @@ export async function startHttpServer(options: HttpServerOptions, listen: { host
     // The CLI owns SIGTERM/SIGINT: it stops HTTP, then delivery, then the database, in that order.
     stopOnTerminationSignals: false,
     formatError,
+    // Query limits (src/graphql/limits.ts): tokens while parsing, shape in validation, cost before execution.
+    parseOptions: limitParseOptions,
+    validationRules: limitValidationRules,
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       operationLoggingPlugin(logger),
+      queryCostPlugin(),
       {
         async serverWillStart() {
           return {
@@ -171,7 +184,7 @@ export async function startHttpServer(options: HttpServerOptions, listen: { host
     }
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: request.method ?? 'GET', headers, search: url.search, body },
-      context: async () => ({ ...(await authenticate(services, request.headers.authorization)), services }),
+      context: async () => ({ ...(await authenticate(services, request.headers.authorization)), services, loaders: createLoaders(services) }),
     });
     for (const [key, value] of result.headers) response.setHeader(key, value);
     response.statusCode = result.status ?? 200;

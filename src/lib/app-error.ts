@@ -7,7 +7,9 @@ export type ErrorCode =
   | 'WEBHOOK_ALREADY_REGISTERED'
   | 'DESTINATION_NOT_ALLOWED'
   | 'CONFLICT'
-  | 'TOO_MANY_SUBSCRIPTIONS';
+  | 'TOO_MANY_SUBSCRIPTIONS'
+  /** Over a query limit (depth, aliases, root fields, tokens, cost, sum of `first`): see src/graphql/limits.ts. */
+  | 'QUERY_TOO_COMPLEX';
 
 /** The one error class services throw for expected failures; the GraphQL layer passes its code and field through. */
 export class AppError extends Error {

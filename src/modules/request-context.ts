@@ -1,5 +1,6 @@
 import { AppError } from '../lib/app-error.js';
 import type { Principal } from './auth.js';
+import type { Loaders } from './loaders.js';
 import type { Services } from './services.js';
 
 /** What every resolver gets: the caller (if authenticated) and the services. */
@@ -8,6 +9,8 @@ export interface RequestContext {
   /** Why authentication failed, for the UNAUTHENTICATED message; null when no token was sent. */
   authFailure: string | null;
   services: Services;
+  /** Batched loading of related rows, new for each operation. */
+  loaders: Loaders;
   /** Present only on WebSocket operations: admits long-lived subscriptions under the connection's and token's caps. */
   subscriptions?: SubscriptionAdmission;
 }

@@ -12,8 +12,10 @@ import { AuditEvent, type ActorData, type AuditObjectData, type LocationData } f
 export const MAX_BATCH_EVENTS = 1000;
 /** The largest event, serialized as JSON. */
 export const MAX_EVENT_BYTES = 64 * 1024;
-const MAX_PAGE_SIZE = 500;
-const DEFAULT_PAGE_SIZE = 50;
+/** The largest `first` of a paged list (the query limits weigh pages with it too). */
+export const MAX_PAGE_SIZE = 500;
+/** The page size when `first` is omitted. */
+export const DEFAULT_PAGE_SIZE = 50;
 const ACTION_PATTERN = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$/;
 
 /** An audit event as a client submits it (the GraphQL input, or an internal caller). */
@@ -185,10 +187,10 @@ export class AuditEventService {
     return this.orm.em.fork().findOne(AuditEvent, { id, organization: organizationId });
   }
 
-  /** Events by ids, in the order asked (for delivery payloads and the Delivery.events field). */
-  async getMany(ids: string[]): Promise<AuditEvent[]> {
+  /** Events of the organization by ids, in the order asked (for delivery payloads and the Delivery.events field). */
+  async getMany(organizationId: string, ids: string[]): Promise<AuditEvent[]> {
     if (ids.length === 0) return [];
-    const rows = await this.orm.em.fork().find(AuditEvent, { id: { $in: ids } });
+    const rows = await this.orm.em.fork().find(AuditEvent, { id: { $in: ids }, organization: organizationId });
     const byId = new Map(rows.map((e) => [e.id, e]));
     return ids.map((id) => byId.get(id)).filter((e): e is AuditEvent => e !== undefined);
   }

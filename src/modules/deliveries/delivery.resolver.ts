@@ -45,12 +45,12 @@ export class DeliveryResolver {
 
   @FieldResolver(() => [AuditEvent])
   events(@Root() delivery: Delivery, @Ctx() context: RequestContext): Promise<AuditEvent[]> {
-    return context.services.deliveries.events(delivery);
+    return context.loaders.events.load(delivery);
   }
 
   @FieldResolver(() => [DeliveryAttempt])
   attempts(@Root() delivery: Delivery, @Ctx() context: RequestContext): Promise<DeliveryAttempt[]> {
-    return context.services.deliveries.attempts(delivery.id);
+    return context.loaders.attempts.load(delivery);
   }
 }
 
@@ -60,7 +60,7 @@ export class DeliveryAttemptResolver {
   // Named apart from the entity's `delivery` column (exposed as deliveryId), which type-graphql would otherwise route here.
   @FieldResolver(() => Delivery, { name: 'delivery' })
   async deliveryOfAttempt(@Root() attempt: DeliveryAttempt, @Ctx() context: RequestContext): Promise<Delivery> {
-    const delivery = await context.services.deliveries.get(attempt.organization, attempt.delivery);
+    const delivery = await context.loaders.delivery.load({ organizationId: attempt.organization, id: attempt.delivery });
     if (!delivery) throw new AppError('NOT_FOUND', `delivery ${attempt.delivery} no longer exists`);
     return delivery;
   }

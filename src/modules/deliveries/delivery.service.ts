@@ -51,6 +51,8 @@ export type SendRequest = (request: WebhookRequest) => Promise<SendOutcome>;
 
 const UNFINISHED = [DeliveryStatus.PENDING, DeliveryStatus.RETRYING];
 const FINISHED = [DeliveryStatus.SUCCEEDED, DeliveryStatus.FAILED, DeliveryStatus.CANCELLED];
+/** Event ids per `in (...)` query, well under SQLite's 32766 bound parameters. */
+const EVENT_IDS_PER_QUERY = 10_000;
 
 /** Turns queued events into deliveries, performs and records attempts, and reads delivery history. */
 export class DeliveryService {
@@ -279,27 +281,51 @@ export class DeliveryService {
     return toPage(rows, limit, (d) => d.createdAt);
   }
 
-  /** Every attempt of a delivery, newest first. */
-  async attempts(deliveryId: string): Promise<DeliveryAttempt[]> {
-    return this.orm.em.fork().find(DeliveryAttempt, { delivery: deliveryId }, { orderBy: { startedAt: 'desc', id: 'desc' } });
+  /** Deliveries of one organization by id, in one query (for the per-operation loader). */
+  async getMany(organizationId: string, ids: readonly string[]): Promise<Map<string, Delivery>> {
+    const rows = await this.orm.em.fork().find(Delivery, { id: { $in: [...new Set(ids)] }, organization: organizationId });
+    return new Map(rows.map((delivery) => [delivery.id, delivery]));
+  }
+
+  /** The attempts of deliveries of one organization, newest first each, in one query. */
+  async attemptsOfMany(organizationId: string, deliveryIds: readonly string[]): Promise<Map<string, DeliveryAttempt[]>> {
+    const rows = await this.orm.em
+      .fork()
+      .find(DeliveryAttempt, { delivery: { $in: [...new Set(deliveryIds)] }, organization: organizationId }, { orderBy: { startedAt: 'desc', id: 'desc' } });
+    const byDelivery = new Map<string, DeliveryAttempt[]>();
+    for (const attempt of rows) {
+      const list = byDelivery.get(attempt.delivery);
+      if (list) list.push(attempt);
+      else byDelivery.set(attempt.delivery, [attempt]);
+    }
+    return byDelivery;
   }
 
   /** The events a delivery carries, as AuditEvent objects (samples for TEST deliveries). */
   async events(delivery: Delivery): Promise<AuditEvent[]> {
-    if (delivery.kind === DeliveryKind.TEST) {
-      return (delivery.sampleEvents ?? []).map((sample) =>
-        Object.assign(new AuditEvent(), {
-          ...sample,
-          organization: delivery.organization,
-          time: new Date(sample.time),
-          actorId: sample.actor.id,
-          idempotencyKey: null,
-          receivedAt: delivery.createdAt,
-        }),
-      );
+    return (await this.eventsOfMany(delivery.organization, [delivery])).get(delivery.id) ?? [];
+  }
+
+  /**
+   * The events of deliveries of one organization, in batch order each: two queries (one more per
+   * EVENT_IDS_PER_QUERY events, which keeps SQLite under its bound-parameter limit).
+   */
+  async eventsOfMany(organizationId: string, deliveries: readonly Delivery[]): Promise<Map<string, AuditEvent[]>> {
+    const byDelivery = new Map<string, AuditEvent[]>();
+    for (const delivery of deliveries) byDelivery.set(delivery.id, delivery.kind === DeliveryKind.TEST ? sampleAuditEvents(delivery) : []);
+    const stored = [...new Set(deliveries.filter((d) => d.kind !== DeliveryKind.TEST).map((d) => d.id))];
+    if (stored.length === 0) return byDelivery;
+    const links = await this.orm.em.fork().find(DeliveryEvent, { delivery: { $in: stored } }, { orderBy: { delivery: 'asc', position: 'asc' } });
+    const eventIds = [...new Set(links.map((l) => l.event))];
+    const events = new Map<string, AuditEvent>();
+    for (let start = 0; start < eventIds.length; start += EVENT_IDS_PER_QUERY) {
+      for (const event of await this.auditEvents.getMany(organizationId, eventIds.slice(start, start + EVENT_IDS_PER_QUERY))) events.set(event.id, event);
     }
-    const links = await this.orm.em.fork().find(DeliveryEvent, { delivery: delivery.id }, { orderBy: { position: 'asc' } });
-    return this.auditEvents.getMany(links.map((l) => l.event));
+    for (const link of links) {
+      const event = events.get(link.event);
+      if (event) byDelivery.get(link.delivery)?.push(event);
+    }
+    return byDelivery;
   }
 
   private async payloadEvents(delivery: Delivery): Promise<PayloadEvent[]> {
@@ -314,6 +340,20 @@ export class DeliveryService {
       message: event.message,
     }));
   }
+}
+
+/** A TEST delivery's sample activities shaped as AuditEvent objects. */
+function sampleAuditEvents(delivery: Delivery): AuditEvent[] {
+  return (delivery.sampleEvents ?? []).map((sample) =>
+    Object.assign(new AuditEvent(), {
+      ...sample,
+      organization: delivery.organization,
+      time: new Date(sample.time),
+      actorId: sample.actor.id,
+      idempotencyKey: null,
+      receivedAt: delivery.createdAt,
+    }),
+  );
 }
 
 /** Three plausible activities so an admin sees on their receiver what real deliveries look like. */

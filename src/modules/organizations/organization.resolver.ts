@@ -37,6 +37,6 @@ export class OrganizationResolver {
   @FieldResolver(() => Webhook, { nullable: true })
   async webhook(@Root() organization: Organization, @Ctx() context: RequestContext): Promise<Webhook | null> {
     if (context.principal?.role !== Role.ADMIN || context.principal.organizationId !== organization.id) return null;
-    return context.services.webhooks.get(organization.id);
+    return context.loaders.webhook.load(organization.id);
   }
 }

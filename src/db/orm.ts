@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
 import { Migrator } from '@mikro-orm/migrations';
@@ -35,6 +35,9 @@ export function ormOptions(database: DatabaseConfig): Options {
 /** Opens the database (creating its folder), tunes SQLite for concurrent use, and applies pending migrations. */
 export async function openDatabase(database: DatabaseConfig, options: { migrate?: boolean } = {}): Promise<MikroORM> {
   mkdirSync(dirname(database.path), { recursive: true });
+  // SQLite itself would only say SQLITE_CANTOPEN; these fail with the path, which the CLI names in one line.
+  accessSync(dirname(database.path), constants.W_OK);
+  if (existsSync(database.path)) accessSync(database.path, constants.R_OK | constants.W_OK);
   const orm = await MikroORM.init(ormOptions(database));
   const native = await orm.em.getConnection().getNativeClient();
   native.pragma('journal_mode = WAL');

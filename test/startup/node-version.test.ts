@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -39,6 +39,22 @@ describe('the Node.js version audithook runs on', () => {
       expect(inside.stdout.trim()).toBe(`v${packageJson.devDependencies.node}`);
     },
   );
+
+  it.runIf(existsSync('/usr/bin/npm') && systemNodeIsOld)(
+    'npx audithook runs on the project Node 24 too (a command that opens SQLite, which crashes on the older Node)',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'audithook-npx-'));
+      const env = { PATH: `/usr/bin:/bin`, HOME: process.env.HOME ?? '/root', DATABASE_URL: `sqlite:${join(dir, 'audithook.db')}` };
+      const { stdout } = await run('/usr/bin/npm', ['exec', '--', 'audithook', 'migrate'], { cwd: PROJECT_ROOT, env });
+      expect(stdout).toMatch(/^applied /);
+    },
+  );
+
+  it('the audithook command is a committed executable file, not a compiled one a rebuild could leave non-executable', () => {
+    const bin = (packageJson as unknown as { bin: Record<string, string> }).bin.audithook!;
+    expect(bin).not.toMatch(/^dist\//);
+    expect(statSync(join(PROJECT_ROOT, bin)).mode & 0o111).toBe(0o111);
+  });
 
   it('names the version it needs when the running Node is older', () => {
     expect(nodeVersionProblem('20.20.2')).toMatch(/^needs Node\.js >= 22\.17 \(this is v20\.20\.2\); run it through npm \(npm start, npx audithook\)/);

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
+import './node-version-guard.js'; // first: refuses an older Node before anything loads native code
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/orm.js';
 import { AppError } from './lib/app-error.js';
 import { createLogger } from './lib/logger.js';
+import { describeStartupFailure } from './lib/startup-failure.js';
 import { Role } from './modules/api-tokens/api-token.entity.js';
 import { createServices } from './modules/services.js';
 
@@ -37,7 +39,6 @@ async function serve(config: Config): Promise<void> {
   const { startApp } = await import('./app.js');
   const logger = createLogger(config.logLevel);
   const app = await startApp(config, logger);
-  logger.info({ url: app.url }, `audithook listening on ${app.url}`);
   let signalled = false;
   const shutdown = (signal: string) => {
     if (signalled) return;
@@ -56,6 +57,8 @@ async function serve(config: Config): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  // Announced only once the handlers are in place: a supervisor that signals on this line gets a graceful stop.
+  logger.info({ url: app.url }, `audithook listening on ${app.url}`);
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -145,6 +148,11 @@ main(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof AppError) {
     console.error(`audithook: ${error.field ? `--${error.field}: ` : ''}${error.message}`);
     process.exit(1);
+  }
+  const failure = describeStartupFailure(error);
+  if (failure) {
+    console.error(`audithook: ${failure.message}`);
+    process.exit(failure.exitCode);
   }
   console.error('audithook: unexpected error:', error);
   process.exit(1);

@@ -1,3 +1,4 @@
+import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
 import { Migrator } from '@mikro-orm/migrations';
@@ -47,6 +48,9 @@ export async function openDatabase(database: DatabaseConfig, options: { migrate?
   if (folder.openToOthers) {
     options.logger?.warn({ path: dir }, 'the database folder is accessible to other users; consider chmod 700');
   }
+  // SQLite itself would only say SQLITE_CANTOPEN; these fail with the path, which the CLI names in one line.
+  accessSync(dir, constants.W_OK);
+  if (existsSync(database.path)) accessSync(database.path, constants.R_OK | constants.W_OK);
   const warnNarrowed = (path: string, widenedModeWas: number | null) => {
     if (widenedModeWas !== null) options.logger?.warn({ path, modeWas: widenedModeWas.toString(8) }, 'database file was readable by other users; narrowed to 0600');
   };

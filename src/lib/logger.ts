@@ -19,8 +19,17 @@ const REDACT_PATHS = [
   'variables.input.authorization.basic.password',
 ];
 
-/** One structured JSON logger for the process, secrets redacted. */
-export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+/**
+ * Standard output, written synchronously. pino's default asynchronous destination retries a write that failed with
+ * EPIPE forever when it flushes at exit, so a process whose stdout reader has gone away never finished shutting down;
+ * a synchronous write fails once, pino then stops logging to it, and the process exits.
+ */
+function stdoutDestination(): pino.DestinationStream {
+  return pino.destination({ dest: 1, sync: true });
+}
+
+/** One structured JSON logger for the process, secrets redacted; stdout unless a destination is given (tests). */
+export function createLogger(level: string, destination: pino.DestinationStream = stdoutDestination()): Logger {
   return pino(
     {
       level,

@@ -10,6 +10,7 @@ import type { Logger } from '../lib/logger.js';
 import type { RequestContext } from '../modules/request-context.js';
 import type { Services } from '../modules/services.js';
 import { createErrorFormatter } from './errors.js';
+import { documentTooDeep, MAX_DOCUMENT_DEPTH } from './input-guard.js';
 import { operationLoggingPlugin } from './logging-plugin.js';
 
 /** Request bodies above this are refused with 413 before they are parsed. */
@@ -135,6 +136,11 @@ export async function startHttpServer(options: HttpServerOptions, listen: { host
       } else {
         body = read.text;
       }
+    }
+    // graphql-js parses and validates recursively: refuse absurdly nested documents before they reach it.
+    const query = request.method === 'POST' ? (typeof body === 'object' && body !== null ? (body as { query?: unknown }).query : undefined) : url.searchParams.get('query');
+    if (typeof query === 'string' && documentTooDeep(query)) {
+      return sendJson(response, 400, { errors: [{ message: `the document nests brackets deeper than ${MAX_DOCUMENT_DEPTH} levels`, extensions: { code: 'BAD_USER_INPUT' } }] });
     }
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(request.headers)) {

@@ -22,12 +22,13 @@ function originalOf(error: unknown): unknown {
   return current;
 }
 
-/** The path of the bad variable in graphql-js coercion messages, e.g. `input.role`. */
+/** The path of the bad variable in graphql-js coercion messages, e.g. `input.role`, with list indexes as segments (`inputs.0.action`). */
 function variableField(message: string): string | undefined {
-  const match = /^Variable "\$([^"]+)" got invalid value .*?(?:; |$)/s.exec(message);
+  const match = /^Variable "\$([^"]+)" (?:got invalid value .*?(?:; |$)|of (?:required|non-null) type )/s.exec(message);
   if (!match) return undefined;
-  const at = /at "([^"]+)"/.exec(message);
-  return at ? at[1] : match[1];
+  // The value is printed with escaped quotes, so a quoted path right after ` at ` can only be graphql-js's own.
+  const at = / at "([A-Za-z_][\w.[\]]*)"(?:;|$)/.exec(message);
+  return (at ? at[1]! : match[1]!).replace(/\[(\d+)\]/g, '.$1');
 }
 
 /**

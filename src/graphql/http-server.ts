@@ -13,6 +13,7 @@ import { createLoaders } from '../modules/loaders.js';
 import type { RequestContext } from '../modules/request-context.js';
 import type { Services } from '../modules/services.js';
 import { createErrorFormatter } from './errors.js';
+import { documentTooDeep, MAX_DOCUMENT_DEPTH } from './input-guard.js';
 import { limitedWsOperation, limitParseOptions, limitValidationRules, queryCostPlugin } from './limits.js';
 import { operationLoggingPlugin } from './logging-plugin.js';
 
@@ -105,6 +106,10 @@ export async function startHttpServer(options: HttpServerOptions, listen: { host
       onSubscribe: async (ctx, _id, payload) => {
         const check = await ctx.extra.session!.recheck();
         if (!check.ok) return [new GraphQLError(check.reason, { originalError: new AppError('UNAUTHENTICATED', check.reason) })];
+        if (typeof payload.query === 'string' && documentTooDeep(payload.query)) {
+          const message = `the document nests brackets deeper than ${MAX_DOCUMENT_DEPTH} levels`;
+          return [new GraphQLError(message, { originalError: new AppError('BAD_USER_INPUT', message) })];
+        }
         return limitedWsOperation(schema, payload);
       },
       context: (ctx): RequestContext => ({
@@ -177,6 +182,11 @@ export async function startHttpServer(options: HttpServerOptions, listen: { host
       } else {
         body = read.text;
       }
+    }
+    // graphql-js parses and validates recursively: refuse absurdly nested documents before they reach it.
+    const query = request.method === 'POST' ? (typeof body === 'object' && body !== null ? (body as { query?: unknown }).query : undefined) : url.searchParams.get('query');
+    if (typeof query === 'string' && documentTooDeep(query)) {
+      return sendJson(response, 400, { errors: [{ message: `the document nests brackets deeper than ${MAX_DOCUMENT_DEPTH} levels`, extensions: { code: 'BAD_USER_INPUT' } }] });
     }
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(request.headers)) {

@@ -6,6 +6,7 @@ import { DeliveryAttemptResolver, DeliveryResolver } from '../modules/deliveries
 import { OrganizationResolver } from '../modules/organizations/organization.resolver.js';
 import { WebhookResolver } from '../modules/webhooks/webhook.resolver.js';
 import { authChecker } from './auth-checker.js';
+import { inputGuard } from './input-guard.js';
 
 /** Every resolver of the API, in one list so the schema, its emitted SDL and the tests agree. */
 export const resolvers = [OrganizationResolver, ApiTokenResolver, WebhookResolver, AuditEventResolver, DeliveryResolver, DeliveryAttemptResolver] as const;
@@ -22,7 +23,7 @@ const topicsUnused = {
 
 /** Builds the executable schema from the decorated resolvers (once per process). */
 export async function createSchema(): Promise<GraphQLSchema> {
-  return buildSchema({ resolvers, authChecker, validate: false, authMode: 'error', pubSub: topicsUnused });
+  return buildSchema({ resolvers, authChecker, validate: false, authMode: 'error', pubSub: topicsUnused, globalMiddlewares: [inputGuard] });
 }
 
 /** The SDL committed as schema/schema.graphql; sorted so diffs show only real changes. */

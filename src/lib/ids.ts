@@ -44,3 +44,13 @@ export function newId(prefix: IdPrefix, nowMs: number = Date.now()): string {
   const random = nowMs === Date.now() || nowMs === lastTimeMs ? nextRandom(nowMs) : Array.from(randomBytes(RANDOM_LENGTH), (b) => b % 32);
   return `${prefix}_${time}${random.map((d) => ALPHABET[d]).join('')}`;
 }
+
+const ID_BODY = new RegExp(`^[${ALPHABET}]{${10 + RANDOM_LENGTH}}$`);
+
+/**
+ * True when `value` has the form newId makes for `prefix`; lookups answer "not found" for anything
+ * else without asking the database, so a hostile id never reaches SQL.
+ */
+export function isId(prefix: IdPrefix, value: unknown): value is string {
+  return typeof value === 'string' && value.length === prefix.length + 1 + 10 + RANDOM_LENGTH && value.startsWith(`${prefix}_`) && ID_BODY.test(value.slice(prefix.length + 1));
+}

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { EntityManager, MikroORM } from '@mikro-orm/sqlite';
 import { AppError, badInput } from '../../lib/app-error.js';
+import { isId } from '../../lib/ids.js';
 import type { AuditEventService } from '../audit-events/audit-event.service.js';
 import type { Principal } from '../auth.js';
 import { ApiToken, Role } from './api-token.entity.js';
@@ -103,6 +104,7 @@ export class ApiTokenService {
 
   /** Revokes a token of the caller's organization; false when it was already revoked, NOT_FOUND when it does not exist. */
   async revoke(principal: Principal, id: string): Promise<boolean> {
+    if (!isId('tok', id)) throw new AppError('NOT_FOUND', 'no API token with this id in this organization', 'id');
     const revoked = await this.orm.em.fork().transactional(async (em) => {
       const apiToken = await em.findOne(ApiToken, { id, organization: principal.organizationId });
       if (!apiToken) throw new AppError('NOT_FOUND', `no API token ${id} in this organization`, 'id');

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { UniqueConstraintViolationException, type EntityManager, type MikroORM } from '@mikro-orm/sqlite';
 import { badInput } from '../../lib/app-error.js';
+import { isId, type IdPrefix } from '../../lib/ids.js';
 import type { Principal } from '../auth.js';
 import { principalActor } from '../auth.js';
 import type { DeliverySignals } from '../deliveries/delivery-signals.js';
@@ -49,15 +50,31 @@ export function encodeCursor(time: Date, id: string): string {
   return Buffer.from(JSON.stringify([time.getTime(), id]), 'utf8').toString('base64url');
 }
 
-/** Reads a cursor made by encodeCursor; anything else is BAD_USER_INPUT on `after`. */
-export function decodeCursor(cursor: string, field = 'after'): { time: Date; id: string } {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && value.length === 2 && Number.isSafeInteger(value[0]) && typeof value[1] === 'string' && value[1].length <= 64) {
-      return { time: new Date(value[0] as number), id: value[1] };
+/** The earliest and latest instants a DateTimeISO (years 0000 to 9999), and so a stored time, can hold. */
+const MIN_CURSOR_TIME_MS = Date.parse('0000-01-01T00:00:00.000Z');
+const MAX_CURSOR_TIME_MS = Date.parse('9999-12-31T23:59:59.999Z');
+/** Longer than any cursor encodeCursor makes; longer input is refused before decoding. */
+const MAX_CURSOR_LENGTH = 128;
+
+/**
+ * Reads a cursor made by encodeCursor over ids with `prefix`: a time within the DateTimeISO range
+ * and an id of that kind, encoded exactly as encodeCursor would. Anything else is BAD_USER_INPUT
+ * on `field`, so no cursor can put NaN or a foreign string into SQL.
+ */
+export function decodeCursor(cursor: string, prefix: IdPrefix, field = 'after'): { time: Date; id: string } {
+  if (cursor.length <= MAX_CURSOR_LENGTH && /^[A-Za-z0-9_-]+$/.test(cursor)) {
+    try {
+      const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+      if (Array.isArray(value) && value.length === 2) {
+        const [timeMs, id] = value as unknown[];
+        if (Number.isSafeInteger(timeMs) && (timeMs as number) >= MIN_CURSOR_TIME_MS && (timeMs as number) <= MAX_CURSOR_TIME_MS && isId(prefix, id)) {
+          const time = new Date(timeMs as number);
+          if (encodeCursor(time, id) === cursor) return { time, id };
+        }
+      }
+    } catch {
+      // not base64url JSON: fall through
     }
-  } catch {
-    // fall through
   }
   throw badInput(field, 'the cursor is malformed; pass an endCursor from a previous page');
 }
@@ -184,6 +201,7 @@ export class AuditEventService {
 
   /** One event of the organization, or null. */
   async get(organizationId: string, id: string): Promise<AuditEvent | null> {
+    if (!isId('evt', id)) return null;
     return this.orm.em.fork().findOne(AuditEvent, { id, organization: organizationId });
   }
 
@@ -206,7 +224,7 @@ export class AuditEventService {
     if (filter?.from) and.push({ time: { $gte: filter.from } });
     if (filter?.to) and.push({ time: { $lte: filter.to } });
     if (after) {
-      const cursor = decodeCursor(after);
+      const cursor = decodeCursor(after, 'evt');
       and.push({ $or: [{ time: { $lt: cursor.time } }, { time: cursor.time, id: { $lt: cursor.id } }] });
     }
     if (and.length > 0) where.$and = and;

@@ -5,7 +5,7 @@ import { buildPayload, type PayloadEvent } from '../../delivery/payload.js';
 import { retryDelayMs } from '../../delivery/retry-policy.js';
 import { signatureHeaders } from '../../delivery/signing.js';
 import { AppError, badInput } from '../../lib/app-error.js';
-import { newId } from '../../lib/ids.js';
+import { isId, newId } from '../../lib/ids.js';
 import { PACKAGE_VERSION } from '../../lib/package-info.js';
 import { redactUrl } from '../../lib/redact-url.js';
 import { AuditEvent } from '../audit-events/audit-event.entity.js';
@@ -237,6 +237,7 @@ export class DeliveryService {
 
   /** redeliver: the same id and events again, with a fresh set of attempts, to the current webhook. */
   async redeliver(principal: Principal, deliveryId: string): Promise<Delivery> {
+    if (!isId('dlv', deliveryId)) throw new AppError('NOT_FOUND', 'no delivery with this id in this organization', 'deliveryId');
     const delivery = await this.orm.em.fork().transactional(async (em) => {
       const delivery = await em.findOne(Delivery, { id: deliveryId, organization: principal.organizationId });
       if (!delivery) throw new AppError('NOT_FOUND', `no delivery ${deliveryId} in this organization`, 'deliveryId');
@@ -259,6 +260,7 @@ export class DeliveryService {
 
   /** One delivery of the organization, or null. */
   async get(organizationId: string, id: string): Promise<Delivery | null> {
+    if (!isId('dlv', id)) return null;
     return this.orm.em.fork().findOne(Delivery, { id, organization: organizationId });
   }
 
@@ -274,7 +276,7 @@ export class DeliveryService {
     if (filter?.status) where.status = filter.status;
     if (filter?.kind) where.kind = filter.kind;
     if (after) {
-      const cursor = decodeCursor(after);
+      const cursor = decodeCursor(after, 'dlv');
       where.$or = [{ createdAt: { $lt: cursor.time } }, { createdAt: cursor.time, id: { $lt: cursor.id } }];
     }
     const rows = await this.orm.em.fork().find(Delivery, where, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: limit + 1 });

@@ -52,7 +52,7 @@ export async function startAudithook({ receiverUrl, retryDelaysMs }) {
   const created = await cliJson(['org', 'create', '--name', 'Bench', '--json']);
   const organizationId = created.organization.id;
   const ingest = await cliJson(['token', 'create', '--org', organizationId, '--role', 'INGEST', '--label', 'bench', '--json']);
-  const { child, stderr } = spawnTracked(process.execPath, [cli, 'serve'], { env, cwd: dir });
+  const { child, stderr } = spawnTracked('audithook serve', process.execPath, [cli, 'serve'], { env, cwd: dir });
   const url = `http://127.0.0.1:${port}/graphql`;
   const healthy = await waitUntil(() => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false), { timeoutMs: 30_000, everyMs: 100 });
   if (!healthy) {

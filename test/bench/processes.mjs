@@ -7,6 +7,17 @@ import { fileURLToPath } from 'node:url';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const children = new Set();
+const started = [];
+
+/** Every process this run started ({ name, pid }), so a caller can check that none outlived it. */
+export const startedProcesses = () => started.map((entry) => ({ ...entry }));
+
+function track(name, child) {
+  children.add(child);
+  started.push({ name, pid: child.pid });
+  child.once('exit', () => children.delete(child));
+  return child;
+}
 
 /** Kills every child still running (SIGTERM, then SIGKILL after `graceMs`); idempotent. */
 export async function killAll(graceMs = 2_000) {
@@ -32,10 +43,8 @@ process.on('exit', () => {
 });
 
 /** Spawns a long-running child that this module tracks and kills; output is drained (stderr tail kept). */
-export function spawnTracked(command, args, { env, cwd } = {}) {
-  const child = spawn(command, args, { env: { ...process.env, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
+export function spawnTracked(name, command, args, { env, cwd } = {}) {
+  const child = track(name, spawn(command, args, { env: { ...process.env, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] }));
   let stderr = '';
   child.stdout.resume();
   child.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4_000)));
@@ -47,9 +56,7 @@ export function spawnTracked(command, args, { env, cwd } = {}) {
  * possible) or rejects after `timeoutMs` or an early exit; stderr is kept for the error message.
  */
 export function startProcess(name, command, args, { env, cwd, ipc = false, isReady = (msg) => msg?.ready, timeoutMs = 30_000 } = {}) {
-  const child = spawn(command, args, { env: { ...process.env, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? ['ipc'] : [])] });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
+  const child = track(name, spawn(command, args, { env: { ...process.env, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? ['ipc'] : [])] }));
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4_000)));
   return new Promise((resolve, reject) => {
@@ -59,12 +66,12 @@ export function startProcess(name, command, args, { env, cwd, ipc = false, isRea
       reject(new Error(`${name}: ${why}\n${stderr}`));
     };
     const timer = setTimeout(() => fail(`not ready after ${timeoutMs} ms`), timeoutMs);
-    child.once('exit', (code, signal) => fail(`exited (${code ?? signal}) before it was ready`));
+    const early = (code, signal) => fail(`exited (${code ?? signal}) before it was ready`);
+    child.once('exit', early);
     const onReady = (message) => {
       if (!isReady(message)) return false;
       clearTimeout(timer);
-      child.removeAllListeners('exit');
-      child.once('exit', () => children.delete(child));
+      child.removeListener('exit', early);
       resolve({ child, ready: message, stderr: () => stderr });
       return true;
     };
@@ -84,8 +91,7 @@ export function startProcess(name, command, args, { env, cwd, ipc = false, isRea
 
 /** Runs a one-shot harness script with JSON params and resolves with the JSON of its last stdout line. */
 export function runScript(script, params, { timeoutMs }) {
-  const child = spawn(process.execPath, [`${here}${script}`, JSON.stringify(params)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
+  const child = track(script, spawn(process.execPath, [`${here}${script}`, JSON.stringify(params)], { stdio: ['ignore', 'pipe', 'pipe'] }));
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -94,7 +100,6 @@ export function runScript(script, params, { timeoutMs }) {
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      children.delete(child);
       const last = stdout.trim().split('\n').pop();
       if (code === 0 && last) resolve(JSON.parse(last));
       else reject(new Error(`${script} ${signal === 'SIGKILL' ? `killed after ${timeoutMs} ms` : `exited ${code ?? signal}`}\n${stderr}`));

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseDurationListMs } from '../../dist/src/delivery/retry-policy.js';
 import { parseFlags } from './common.mjs';
 import { chartPng } from './chart.mjs';
-import { killAll, startReceiver } from './processes.mjs';
+import { killAll, startedProcesses, startReceiver } from './processes.mjs';
 import { startAudithook, startBareApollo, startBullmqPeer } from './parties.mjs';
 import { ensureRedis } from './redis.mjs';
 import { buildRows, formatTable, summarize } from './report.mjs';
@@ -138,6 +138,7 @@ try {
     summary: summarize(rows),
     rows,
     raw: results,
+    processes: startedProcesses(),
   };
   // The per-event arrays are large and not figures: keep the JSON to what the table shows plus counts.
   console.log(formatTable(rows));

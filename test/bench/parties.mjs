@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
 import { freePort, waitUntil } from './common.mjs';
 import { connectionOf } from './bullmq-peer.mjs';
-import { sampleRss, spawnTracked, startProcess, stopChild } from './processes.mjs';
+import { addCleanup, sampleRss, spawnTracked, startProcess, stopChild } from './processes.mjs';
 
 const run = promisify(execFile);
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -20,6 +20,11 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const once = (fn) => {
   let result = null;
   return () => (result ??= fn());
+};
+/** A party handle whose stop also runs when the run is interrupted (SIGINT, time limit, error). */
+const registered = (party) => {
+  addCleanup(party.stop);
+  return party;
 };
 const formatDelays = (delaysMs) => delaysMs.map((ms) => `${ms}ms`).join(',');
 
@@ -36,6 +41,8 @@ async function graphql(url, token, query, variables) {
  */
 export async function startAudithook({ receiverUrl, retryDelaysMs }) {
   const dir = mkdtempSync(join(tmpdir(), 'audithook-bench-'));
+  const removeDir = once(async () => rmSync(dir, { recursive: true, force: true }));
+  addCleanup(removeDir);
   const port = await freePort();
   const cli = join(root, 'dist/src/cli.js');
   const env = {
@@ -64,7 +71,7 @@ export async function startAudithook({ receiverUrl, retryDelaysMs }) {
     input: { url: receiverUrl },
   });
   const rss = sampleRss(child.pid);
-  return {
+  return registered({
     name: 'audithook',
     url,
     token: ingest.token,
@@ -73,10 +80,10 @@ export async function startAudithook({ receiverUrl, retryDelaysMs }) {
     stop: once(async () => {
       const peakRssMb = rss.stop();
       await stopChild(child, 15_000);
-      rmSync(dir, { recursive: true, force: true });
+      await removeDir();
       return { peakRssMb };
     }),
-  };
+  });
 }
 
 /** Baseline (b): the bare Apollo server, storing nothing. */
@@ -85,7 +92,7 @@ export async function startBareApollo() {
   const token = randomBytes(16).toString('hex');
   const { child } = await startProcess('bare Apollo', process.execPath, [`${here}bare-apollo-server.mjs`, '--port', String(port), '--token', token]);
   const rss = sampleRss(child.pid);
-  return {
+  return registered({
     name: 'bare Apollo',
     url: `http://127.0.0.1:${port}/`,
     token,
@@ -96,7 +103,7 @@ export async function startBareApollo() {
       await stopChild(child);
       return { peakRssMb };
     }),
-  };
+  });
 }
 
 /** Baseline (c): bare Apollo enqueueing into BullMQ on Redis, plus a worker process POSTing each job with got. */
@@ -106,6 +113,13 @@ export async function startBullmqPeer({ redisUrl, receiverUrl, retryDelaysMs, wo
   const queueName = 'events';
   const prefix = `audithook-bench-${process.pid}-${randomBytes(4).toString('hex')}`;
   const common = ['--redis', redisUrl, '--queue', queueName, '--prefix', prefix];
+  // Leave nothing behind in a shared Redis: every key of this run's queue goes, whatever happens.
+  const removeQueue = once(async () => {
+    const queue = new Queue(queueName, { connection: connectionOf(redisUrl), prefix });
+    await queue.obliterate({ force: true }).catch(() => undefined);
+    await queue.close();
+  });
+  addCleanup(removeQueue);
   const server = await startProcess('BullMQ peer server', process.execPath, [`${here}bullmq-peer-server.mjs`, '--port', String(port), '--token', token, ...common]);
   const worker = await startProcess('BullMQ peer worker', process.execPath, [
     `${here}bullmq-peer-worker.mjs`,
@@ -119,7 +133,7 @@ export async function startBullmqPeer({ redisUrl, receiverUrl, retryDelaysMs, wo
   ]);
   const serverRss = sampleRss(server.child.pid);
   const workerRss = sampleRss(worker.child.pid);
-  return {
+  return registered({
     name: 'BullMQ peer',
     url: `http://127.0.0.1:${port}/`,
     token,
@@ -128,11 +142,8 @@ export async function startBullmqPeer({ redisUrl, receiverUrl, retryDelaysMs, wo
     stop: once(async () => {
       const peaks = [serverRss.stop(), workerRss.stop()];
       await Promise.all([stopChild(server.child), stopChild(worker.child)]);
-      // Leave nothing behind in a shared Redis: remove every key of this run's queue.
-      const queue = new Queue(queueName, { connection: connectionOf(redisUrl), prefix });
-      await queue.obliterate({ force: true }).catch(() => undefined);
-      await queue.close();
+      await removeQueue();
       return { peakRssMb: peaks.every((p) => p !== null) ? peaks[0] + peaks[1] : null };
     }),
-  };
+  });
 }

@@ -19,8 +19,16 @@ function track(name, child) {
   return child;
 }
 
-/** Kills every child still running (SIGTERM, then SIGKILL after `graceMs`); idempotent. */
+const cleanups = [];
+
+/** Registers a stop function (a party's, Redis's) that killAll runs, last registered first; it must be idempotent. */
+export function addCleanup(fn) {
+  cleanups.push(fn);
+}
+
+/** Runs the registered stops (newest first), then kills every child still running (SIGTERM, SIGKILL after `graceMs`). */
 export async function killAll(graceMs = 2_000) {
+  for (const fn of cleanups.splice(0).reverse()) await Promise.resolve().then(fn).catch((error) => console.error(`cleanup failed: ${error?.message ?? error}`));
   await Promise.all([...children].map((child) => stopChild(child, graceMs)));
 }
 

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { freePort, waitUntil } from './common.mjs';
-import { startProcess, stopChild } from './processes.mjs';
+import { addCleanup, startProcess, stopChild } from './processes.mjs';
 
 /** True when a Redis at 127.0.0.1:port answers PING within timeoutMs. */
 export function pingRedis(port, timeoutMs = 500) {
@@ -26,9 +26,9 @@ function findBinary(name) {
   return existsSync(`/usr/bin/${name}`) ? `/usr/bin/${name}` : null;
 }
 
-/** A Redis to use: { url, source, stop() }, or { url: null, reason } when there is none. */
-export async function ensureRedis() {
-  if (await pingRedis(6379)) return { url: 'redis://127.0.0.1:6379', source: 'existing 127.0.0.1:6379', stop: async () => undefined };
+/** A Redis to use: { url, source, stop() }, or { url: null, reason } when there is none; `port: null` skips looking for one. */
+export async function ensureRedis({ port: knownPort = 6379 } = {}) {
+  if (knownPort !== null && (await pingRedis(knownPort))) return { url: `redis://127.0.0.1:${knownPort}`, source: `existing 127.0.0.1:${knownPort}`, stop: async () => undefined };
   const binary = findBinary('redis-server');
   if (!binary) return { url: null, reason: 'no Redis: nothing answers on 127.0.0.1:6379 and redis-server is not installed' };
   const port = await freePort();
@@ -39,5 +39,7 @@ export async function ensureRedis() {
     await stopChild(child);
     return { url: null, reason: `redis-server started on ${port} but does not answer PING` };
   }
-  return { url: `redis://127.0.0.1:${port}`, source: `redis-server started on 127.0.0.1:${port}`, stop: () => stopChild(child) };
+  const stop = () => stopChild(child);
+  addCleanup(stop);
+  return { url: `redis://127.0.0.1:${port}`, source: `redis-server started on 127.0.0.1:${port}`, stop };
 }

@@ -2,7 +2,8 @@
 // as separate processes, runs every scenario one party at a time, prints one table, and writes
 // bench/results/<time>-<mode>.json and .png. `--smoke` runs everything with tiny counts.
 // Flags: --smoke, --out <dir>, --reference (also write reference.json/.png), --retry-delays 5s,5m,30m,
-// --parties raw,apollo,audithook,bullmq. Bounded in count and time; loopback only.
+// --parties raw,apollo,audithook,bullmq, --own-redis (start redis-server even when 6379 answers),
+// --scale <factor> (multiply the counts). Bounded in count and time; loopback only.
 import { cpus, loadavg } from 'node:os';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -25,6 +26,10 @@ const COUNTS = {
   full: { idleEvents: 300, singleEvents: 5_000, batchEvents: 20_000, backlogEvents: 100_000, rawRequests: 20_000 },
   smoke: { idleEvents: 20, singleEvents: 160, batchEvents: 800, backlogEvents: 500, rawRequests: 300 },
 }[mode];
+// --scale f multiplies the counts (e.g. a quicker full-mode run while the machine is busy).
+const scale = typeof flags.scale === 'string' ? Number(flags.scale) : 1;
+if (!(scale > 0 && scale <= 10)) throw new Error('--scale takes a factor above 0 and at most 10');
+for (const key of Object.keys(COUNTS)) COUNTS[key] = Math.max(key === 'backlogEvents' || key === 'batchEvents' ? 100 : 10, Math.round(COUNTS[key] * scale));
 /** Time bounds per mode (a load run, waiting for deliveries, waiting for a backlog, the whole run). */
 const LIMITS = {
   full: { loadSeconds: 180, deliverMs: 180_000, drainMs: 480_000, totalMs: 45 * 60_000 },
@@ -117,7 +122,7 @@ try {
 
   let redisInfo = null;
   await partyBlock('bullmq', async () => {
-    const redis = await ensureRedis();
+    const redis = await ensureRedis(flags['own-redis'] ? { port: null } : {});
     if (!redis.url) return { skipped: redis.reason };
     redisInfo = redis.source;
     try {
@@ -134,7 +139,7 @@ try {
     startedAt,
     finishedAt: new Date().toISOString(),
     machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, platform: process.platform, loadAverageAtStart: loadAtStart },
-    config: { counts: COUNTS, retryDelaysMs, peerWorkerConcurrency: PEER_WORKER_CONCURRENCY, redis: redisInfo, audithookEnv: 'defaults, plus LOG_LEVEL=warn and loopback http destinations allowed' },
+    config: { counts: COUNTS, scale, retryDelaysMs, peerWorkerConcurrency: PEER_WORKER_CONCURRENCY, redis: redisInfo, audithookEnv: 'defaults, plus LOG_LEVEL=warn and loopback http destinations allowed' },
     summary: summarize(rows),
     rows,
     raw: results,

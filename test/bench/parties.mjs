@@ -39,7 +39,7 @@ async function graphql(url, token, query, variables) {
  * audithook as shipped: `node dist/src/cli.js serve` on a temp SQLite file, an organization from
  * `org create --json`, an INGEST token for the load, and the webhook registered with the ADMIN token.
  */
-export async function startAudithook({ receiverUrl, retryDelaysMs }) {
+export async function startAudithook({ receiverUrl, retryDelaysMs, env: extraEnv = {} }) {
   const dir = mkdtempSync(join(tmpdir(), 'audithook-bench-'));
   const removeDir = once(async () => rmSync(dir, { recursive: true, force: true }));
   addCleanup(removeDir);
@@ -54,6 +54,7 @@ export async function startAudithook({ receiverUrl, retryDelaysMs }) {
     AUDITHOOK_ALLOW_PRIVATE_DESTINATIONS: 'true', // the receiver is on 127.0.0.1 only
     AUDITHOOK_RETRY_DELAYS: formatDelays(retryDelaysMs),
     LOG_LEVEL: 'warn',
+    ...extraEnv, // later rows (another database, several workers) set theirs here
   };
   const cliJson = async (args) => JSON.parse((await run(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, cwd: dir })).stdout);
   const created = await cliJson(['org', 'create', '--name', 'Bench', '--json']);

@@ -36,16 +36,21 @@ export function buildRows(r) {
   const apolloSingle = add('apollo.single.ingest', 'bare Apollo', 'single-event mutations, c16', 'ingest', 'events/s', get('apollo', 'single', 'ingestPerSec'));
   const apolloBatch = add('apollo.batch.ingest', 'bare Apollo', '100-event batches, c4', 'ingest', 'events/s', get('apollo', 'batch', 'ingestPerSec'));
 
+  /** "incomplete: n of m arrived" when a scenario's events did not all reach the receiver in time. */
+  const arrivalNote = (party, scenario) => {
+    const figures = r[party]?.[scenario];
+    return figures && figures.arrived !== undefined && figures.arrived < figures.events ? `incomplete: ${figures.arrived} of ${figures.events} events arrived in time` : undefined;
+  };
   const partyRows = (party, label) => {
     const backlog = r[party]?.backlog;
     const rowsOf = {
       idleP50: add(`${party}.idle.p50`, label, 'idle, 20 events/s', 'latency p50', 'ms', get(party, 'idle', 'p50Ms')),
       idleP95: add(`${party}.idle.p95`, label, 'idle, 20 events/s', 'latency p95', 'ms', get(party, 'idle', 'p95Ms')),
-      idleP99: add(`${party}.idle.p99`, label, 'idle, 20 events/s', 'latency p99', 'ms', get(party, 'idle', 'p99Ms')),
+      idleP99: add(`${party}.idle.p99`, label, 'idle, 20 events/s', 'latency p99', 'ms', get(party, 'idle', 'p99Ms'), { note: arrivalNote(party, 'idle') }),
       singleIngest: add(`${party}.single.ingest`, label, 'single-event mutations, c16', 'ingest', 'events/s', get(party, 'single', 'ingestPerSec')),
-      singleDelivered: add(`${party}.single.delivered`, label, 'single-event mutations, c16', 'delivered', 'events/s', get(party, 'single', 'deliveredPerSec')),
+      singleDelivered: add(`${party}.single.delivered`, label, 'single-event mutations, c16', 'delivered', 'events/s', get(party, 'single', 'deliveredPerSec'), { note: arrivalNote(party, 'single') }),
       batchIngest: add(`${party}.batch.ingest`, label, '100-event batches, c4', 'ingest', 'events/s', get(party, 'batch', 'ingestPerSec')),
-      batchDelivered: add(`${party}.batch.delivered`, label, '100-event batches, c4', 'delivered', 'events/s', get(party, 'batch', 'deliveredPerSec')),
+      batchDelivered: add(`${party}.batch.delivered`, label, '100-event batches, c4', 'delivered', 'events/s', get(party, 'batch', 'deliveredPerSec'), { note: arrivalNote(party, 'batch') }),
       drain: add(`${party}.backlog.drain`, label, `backlog of ${backlog?.events ?? '?'} while receiver down`, 'drain', 'events/s', get(party, 'backlog', 'drainPerSec'), {
         note: backlog && !backlog.skipped ? (backlog.complete ? `all arrived ${backlog.drainSeconds.toFixed(1)} s after the receiver came back` : `incomplete: ${backlog.arrived} of ${backlog.events} arrived within ${backlog.drainSeconds.toFixed(0)} s`) : undefined,
       }),

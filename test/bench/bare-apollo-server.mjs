@@ -1,6 +1,6 @@
 // Baseline (b): a bare Apollo Server answering the same ingest mutations, storing nothing.
 // Also the front half of the BullMQ peer (bullmq-peer-server.mjs passes an enqueue function).
-// argv: --port <n> --token <bearer>. Prints {"ready":true,"port":n} once listening on 127.0.0.1.
+// argv: --port <n>; the bearer token it accepts comes in BENCH_TOKEN. Prints {"ready":true,"url":...} once listening on 127.0.0.1.
 import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { parseFlags } from './common.mjs';
@@ -22,5 +22,5 @@ export async function startBareApollo({ port, token, accept }) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const flags = parseFlags(process.argv.slice(2));
-  await startBareApollo({ port: Number(flags.port), token: flags.token, accept: async (events) => events });
+  await startBareApollo({ port: Number(flags.port), token: process.env.BENCH_TOKEN, accept: async (events) => events });
 }

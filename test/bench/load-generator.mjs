@@ -1,8 +1,9 @@
 // The load generator, a process of its own (one run per invocation): sends the audit-event
 // mutations to a GraphQL server over keep-alive HTTP and prints one JSON line with ingest figures
 // and, per event id the server returned, the time its mutation answered (nowMs, shared clock).
-// Params (argv[2], JSON): { url, token, organizationId, kind: 'single'|'batch'|'rate', total,
-//   concurrency, batchSize, ratePerSec, maxSeconds, firstIndex }. Bounded by total and maxSeconds.
+// Params (argv[2], JSON): { url, organizationId, kind: 'single'|'batch'|'rate', total,
+//   concurrency, batchSize, ratePerSec, maxSeconds, firstIndex }; the bearer token comes in BENCH_TOKEN
+// (never on the command line). Bounded by total and maxSeconds.
 import { Agent, request } from 'node:http';
 import { assertLoopback, eventInput, nowMs, percentile, sleep } from './common.mjs';
 
@@ -10,6 +11,7 @@ const SINGLE = 'mutation($org: ID!, $input: AuditEventInput!) { recordAuditEvent
 const BATCH = 'mutation($org: ID!, $inputs: [AuditEventInput!]!) { recordAuditEvents(organizationId: $org, inputs: $inputs) { id } }';
 
 const params = JSON.parse(process.argv[2]);
+const token = process.env.BENCH_TOKEN;
 const url = new URL(assertLoopback(params.url));
 const concurrency = params.kind === 'rate' ? 64 : params.concurrency;
 const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
@@ -19,7 +21,7 @@ const deadlineMs = nowMs() + params.maxSeconds * 1000;
 function post(body) {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${params.token}` } },
+      { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${token}` } },
       (res) => {
         const chunks = [];
         res.on('data', (c) => chunks.push(c));

@@ -91,7 +91,7 @@ export async function startAudithook({ receiverUrl, retryDelaysMs, env: extraEnv
 export async function startBareApollo() {
   const port = await freePort();
   const token = randomBytes(16).toString('hex');
-  const { child } = await startProcess('bare Apollo', process.execPath, [`${here}bare-apollo-server.mjs`, '--port', String(port), '--token', token]);
+  const { child } = await startProcess('bare Apollo', process.execPath, [`${here}bare-apollo-server.mjs`, '--port', String(port)], { env: { BENCH_TOKEN: token } });
   const rss = sampleRss(child.pid);
   return registered({
     name: 'bare Apollo',
@@ -121,7 +121,7 @@ export async function startBullmqPeer({ redisUrl, receiverUrl, retryDelaysMs, wo
     await queue.close();
   });
   addCleanup(removeQueue);
-  const server = await startProcess('BullMQ peer server', process.execPath, [`${here}bullmq-peer-server.mjs`, '--port', String(port), '--token', token, ...common]);
+  const server = await startProcess('BullMQ peer server', process.execPath, [`${here}bullmq-peer-server.mjs`, '--port', String(port), ...common], { env: { BENCH_TOKEN: token } });
   const worker = await startProcess('BullMQ peer worker', process.execPath, [
     `${here}bullmq-peer-worker.mjs`,
     ...common,

@@ -97,9 +97,9 @@ export function startProcess(name, command, args, { env, cwd, ipc = false, isRea
   });
 }
 
-/** Runs a one-shot harness script with JSON params and resolves with the JSON of its last stdout line. */
-export function runScript(script, params, { timeoutMs }) {
-  const child = track(script, spawn(process.execPath, [`${here}${script}`, JSON.stringify(params)], { stdio: ['ignore', 'pipe', 'pipe'] }));
+/** Runs a one-shot harness script with JSON params (secrets go in `env`) and resolves with the JSON of its last stdout line. */
+export function runScript(script, params, { timeoutMs, env = {} }) {
+  const child = track(script, spawn(process.execPath, [`${here}${script}`, JSON.stringify(params)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk) => (stdout += chunk));

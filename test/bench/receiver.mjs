@@ -16,6 +16,7 @@ const server = createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
   req.on('data', (chunk) => chunks.push(chunk));
   req.on('end', () => {
     const at = nowMs();
+    res.writeHead(204).end(); // answer first: the receiver never slows a sender down
     requests++;
     try {
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
@@ -28,7 +29,6 @@ const server = createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
     } catch {
       // not JSON: counted as a request, no event
     }
-    res.writeHead(204).end();
   });
 });
 server.on('connection', (socket) => {

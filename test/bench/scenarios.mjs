@@ -13,8 +13,8 @@ function checked(load, what) {
 async function drive(ctx, party, params) {
   const load = await runScript(
     'load-generator.mjs',
-    { url: party.url, token: party.token, organizationId: party.organizationId, maxSeconds: ctx.limits.loadSeconds, ...params },
-    { timeoutMs: (ctx.limits.loadSeconds + 60) * 1000 },
+    { url: party.url, organizationId: party.organizationId, maxSeconds: ctx.limits.loadSeconds, ...params },
+    { timeoutMs: (ctx.limits.loadSeconds + 60) * 1000, env: { BENCH_TOKEN: party.token } },
   );
   return checked(load, `${party.name} ${params.kind}`);
 }

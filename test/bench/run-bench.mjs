@@ -15,7 +15,7 @@ import { killAll, startedProcesses, startReceiver } from './processes.mjs';
 import { startAudithook, startBareApollo, startBullmqPeer } from './parties.mjs';
 import { ensureRedis } from './redis.mjs';
 import { buildRows, formatTable, summarize } from './report.mjs';
-import { backlogDrain, idleLatency, ingest, rawLoop } from './scenarios.mjs';
+import { backlogDrain, idleLatency, ingest, rawLoop, warmUp } from './scenarios.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const flags = parseFlags(process.argv.slice(2));
@@ -23,8 +23,8 @@ const mode = flags.smoke ? 'smoke' : 'full';
 
 /** Counts per mode: the full run is the one the README quotes; smoke proves every path in seconds. */
 const COUNTS = {
-  full: { idleEvents: 300, singleEvents: 5_000, batchEvents: 20_000, backlogEvents: 100_000, rawRequests: 20_000 },
-  smoke: { idleEvents: 20, singleEvents: 160, batchEvents: 800, backlogEvents: 500, rawRequests: 300 },
+  full: { warmupEvents: 200, idleEvents: 300, singleEvents: 5_000, batchEvents: 20_000, backlogEvents: 100_000, rawRequests: 20_000 },
+  smoke: { warmupEvents: 20, idleEvents: 20, singleEvents: 160, batchEvents: 800, backlogEvents: 500, rawRequests: 300 },
 }[mode];
 // --scale f multiplies the counts (e.g. a quicker full-mode run while the machine is busy).
 const scale = typeof flags.scale === 'string' ? Number(flags.scale) : 1;
@@ -93,6 +93,7 @@ try {
     log('bare Apollo');
     const party = await startBareApollo();
     try {
+      await warmUp(ctx, party);
       const single = await ingest(ctx, party, { concurrency: 16, batchSize: 1, total: COUNTS.singleEvents });
       const batch = await ingest(ctx, party, { concurrency: 4, batchSize: 100, total: COUNTS.batchEvents });
       return { single, batch, peakRssMb: (await party.stop()).peakRssMb };
@@ -104,7 +105,8 @@ try {
   /** The scenarios of a delivering party, in order; its peak RSS covers all of them. */
   const deliveringRun = async (party) => {
     try {
-      log(`${party.name}: idle latency`);
+      log(`${party.name}: warm-up, then idle latency`);
+      await warmUp(ctx, party);
       const idle = await idleLatency(ctx, party);
       log(`${party.name}: single-event mutations, c16`);
       const single = await ingest(ctx, party, { concurrency: 16, batchSize: 1, total: COUNTS.singleEvents });

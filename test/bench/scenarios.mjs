@@ -33,6 +33,11 @@ async function arrivals(ctx, ids, expected, timeoutMs) {
   return { times, arrived, lastMs };
 }
 
+/** Warm-up before measuring: `warmupEvents` single-event mutations at concurrency 4, delivered, figures dropped. */
+export async function warmUp(ctx, party) {
+  await ingest(ctx, party, { concurrency: 4, batchSize: 1, total: ctx.counts.warmupEvents });
+}
+
 /** Idle latency: single-event mutations at a steady 20 events/s; mutation answer → receiver's first sight. */
 export async function idleLatency(ctx, party) {
   await ctx.receiver.reset();

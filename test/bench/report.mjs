@@ -94,7 +94,8 @@ export function formatTable(rows) {
   const header = ['party', 'scenario', 'figure', 'compared with', 'ratio', 'target', 'met'];
   const lines = [];
   for (const row of rows) {
-    const figure = row.status === 'ok' ? `${row.metric} ${fmt(row.value, row.unit)}` : `${row.metric}: ${row.status}`;
+    const status = row.status.length > 40 ? `${row.status.slice(0, 39)}…` : row.status; // the JSON has it whole
+    const figure = row.status === 'ok' ? `${row.metric} ${fmt(row.value, row.unit)}` : `${row.metric}: ${status}`;
     const comparisons = row.comparisons.length > 0 ? row.comparisons : [null];
     comparisons.forEach((c, i) => {
       lines.push([

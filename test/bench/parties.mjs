@@ -1,0 +1,150 @@
+// The parties under test, each a set of processes: audithook (the compiled CLI), the bare Apollo
+// baseline and the BullMQ+Redis peer (server + worker). Each start function returns a handle:
+// { name, url, token, organizationId, delivers, stop() -> { peakRssMb } }.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Queue } from 'bullmq';
+import { freePort, waitUntil } from './common.mjs';
+import { connectionOf } from './bullmq-peer.mjs';
+import { addCleanup, sampleRss, spawnTracked, startProcess, stopChild } from './processes.mjs';
+
+const run = promisify(execFile);
+const here = fileURLToPath(new URL('.', import.meta.url));
+const root = fileURLToPath(new URL('../../', import.meta.url));
+/** Wraps a stop function so calling it again returns the first call's promise. */
+const once = (fn) => {
+  let result = null;
+  return () => (result ??= fn());
+};
+/** A party handle whose stop also runs when the run is interrupted (SIGINT, time limit, error). */
+const registered = (party) => {
+  addCleanup(party.stop);
+  return party;
+};
+const formatDelays = (delaysMs) => delaysMs.map((ms) => `${ms}ms`).join(',');
+
+async function graphql(url, token, query, variables) {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }) });
+  const body = await response.json();
+  if (body.errors) throw new Error(`GraphQL: ${JSON.stringify(body.errors).slice(0, 500)}`);
+  return body.data;
+}
+
+/**
+ * audithook as shipped: `node dist/src/cli.js serve` on a temp SQLite file, an organization from
+ * `org create --json`, an INGEST token for the load, and the webhook registered with the ADMIN token.
+ */
+export async function startAudithook({ receiverUrl, retryDelaysMs, env: extraEnv = {} }) {
+  const dir = mkdtempSync(join(tmpdir(), 'audithook-bench-'));
+  const removeDir = once(async () => rmSync(dir, { recursive: true, force: true }));
+  addCleanup(removeDir);
+  const port = await freePort();
+  const cli = join(root, 'dist/src/cli.js');
+  const env = {
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    DATABASE_URL: `sqlite:${join(dir, 'bench.db')}`,
+    AUDITHOOK_SECRET_KEY: randomBytes(32).toString('base64'),
+    AUDITHOOK_ALLOW_HTTP: 'true',
+    AUDITHOOK_ALLOW_PRIVATE_DESTINATIONS: 'true', // the receiver is on 127.0.0.1 only
+    AUDITHOOK_RETRY_DELAYS: formatDelays(retryDelaysMs),
+    LOG_LEVEL: 'warn',
+    ...extraEnv, // later rows (another database, several workers) set theirs here
+  };
+  const cliJson = async (args) => JSON.parse((await run(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, cwd: dir })).stdout);
+  const created = await cliJson(['org', 'create', '--name', 'Bench', '--json']);
+  const organizationId = created.organization.id;
+  const ingest = await cliJson(['token', 'create', '--org', organizationId, '--role', 'INGEST', '--label', 'bench', '--json']);
+  const { child, stderr } = spawnTracked('audithook serve', process.execPath, [cli, 'serve'], { env, cwd: dir });
+  const url = `http://127.0.0.1:${port}/graphql`;
+  const healthy = await waitUntil(() => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false), { timeoutMs: 30_000, everyMs: 100 });
+  if (!healthy) {
+    await stopChild(child);
+    throw new Error(`audithook did not answer /healthz within 30 s\n${stderr()}`);
+  }
+  await graphql(url, created.token, 'mutation($org: ID!, $input: RegisterWebhookInput!) { registerWebhook(organizationId: $org, input: $input) { id } }', {
+    org: organizationId,
+    input: { url: receiverUrl },
+  });
+  const rss = sampleRss(child.pid);
+  return registered({
+    name: 'audithook',
+    url,
+    token: ingest.token,
+    organizationId,
+    delivers: true,
+    stop: once(async () => {
+      const peakRssMb = rss.stop();
+      await stopChild(child, 15_000);
+      await removeDir();
+      return { peakRssMb };
+    }),
+  });
+}
+
+/** Baseline (b): the bare Apollo server, storing nothing. */
+export async function startBareApollo() {
+  const port = await freePort();
+  const token = randomBytes(16).toString('hex');
+  const { child } = await startProcess('bare Apollo', process.execPath, [`${here}bare-apollo-server.mjs`, '--port', String(port)], { env: { BENCH_TOKEN: token } });
+  const rss = sampleRss(child.pid);
+  return registered({
+    name: 'bare Apollo',
+    url: `http://127.0.0.1:${port}/`,
+    token,
+    organizationId: 'org_bench',
+    delivers: false,
+    stop: once(async () => {
+      const peakRssMb = rss.stop();
+      await stopChild(child);
+      return { peakRssMb };
+    }),
+  });
+}
+
+/** Baseline (c): bare Apollo enqueueing into BullMQ on Redis, plus a worker process POSTing each job with got. */
+export async function startBullmqPeer({ redisUrl, receiverUrl, retryDelaysMs, workerConcurrency }) {
+  const port = await freePort();
+  const token = randomBytes(16).toString('hex');
+  const queueName = 'events';
+  const prefix = `audithook-bench-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const common = ['--redis', redisUrl, '--queue', queueName, '--prefix', prefix];
+  // Leave nothing behind in a shared Redis: every key of this run's queue goes, whatever happens.
+  const removeQueue = once(async () => {
+    const queue = new Queue(queueName, { connection: connectionOf(redisUrl), prefix });
+    await queue.obliterate({ force: true }).catch(() => undefined);
+    await queue.close();
+  });
+  addCleanup(removeQueue);
+  const server = await startProcess('BullMQ peer server', process.execPath, [`${here}bullmq-peer-server.mjs`, '--port', String(port), ...common], { env: { BENCH_TOKEN: token } });
+  const worker = await startProcess('BullMQ peer worker', process.execPath, [
+    `${here}bullmq-peer-worker.mjs`,
+    ...common,
+    '--url',
+    receiverUrl,
+    '--concurrency',
+    String(workerConcurrency),
+    '--retry-delays-ms',
+    retryDelaysMs.join(','),
+  ]);
+  const serverRss = sampleRss(server.child.pid);
+  const workerRss = sampleRss(worker.child.pid);
+  return registered({
+    name: 'BullMQ peer',
+    url: `http://127.0.0.1:${port}/`,
+    token,
+    organizationId: 'org_bench',
+    delivers: true,
+    stop: once(async () => {
+      const peaks = [serverRss.stop(), workerRss.stop()];
+      await Promise.all([stopChild(server.child), stopChild(worker.child)]);
+      await removeQueue();
+      return { peakRssMb: peaks.every((p) => p !== null) ? peaks[0] + peaks[1] : null };
+    }),
+  });
+}

@@ -1,0 +1,84 @@
+// The loopback receiver, a process of its own: answers every POST with 204 at once and records,
+// per event id in the body's `data`, when it first saw it (nowMs, shared clock). Driven over IPC
+// by the runner: reset, down (stop listening, drop connections: connection refused), up, stats,
+// waitFor (bounded), collect.
+import { createServer } from 'node:http';
+import { nowMs, waitUntil } from './common.mjs';
+
+const firstSight = new Map(); // event id -> ms
+let requests = 0;
+let lastArrivalMs = 0;
+const sockets = new Set();
+let port = 0;
+
+const server = createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
+  const chunks = [];
+  req.on('data', (chunk) => chunks.push(chunk));
+  req.on('end', () => {
+    const at = nowMs();
+    res.writeHead(204).end(); // answer first: the receiver never slows a sender down
+    requests++;
+    try {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      for (const event of body.data ?? []) {
+        if (typeof event.id === 'string' && !firstSight.has(event.id)) {
+          firstSight.set(event.id, at);
+          lastArrivalMs = at;
+        }
+      }
+    } catch {
+      // not JSON: counted as a request, no event
+    }
+  });
+});
+server.on('connection', (socket) => {
+  sockets.add(socket);
+  socket.on('close', () => sockets.delete(socket));
+});
+
+const listen = () => new Promise((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', () => resolve(server.address().port)));
+
+const handlers = {
+  reset() {
+    firstSight.clear();
+    requests = 0;
+    lastArrivalMs = 0;
+    return {};
+  },
+  async down() {
+    const closed = new Promise((resolve) => server.close(resolve));
+    for (const socket of sockets) socket.destroy();
+    await closed;
+    return {};
+  },
+  async up() {
+    await listen();
+    return { port };
+  },
+  stats() {
+    return { events: firstSight.size, requests, lastArrivalMs };
+  },
+  /** Waits until `count` distinct events arrived or `timeoutMs` passed. */
+  async waitFor({ count, timeoutMs }) {
+    await waitUntil(() => firstSight.size >= count, { timeoutMs, everyMs: 10 });
+    return { events: firstSight.size, requests, lastArrivalMs };
+  },
+  /** First-sight times of the given ids (null where never seen). */
+  collect({ ids }) {
+    return { times: ids.map((id) => firstSight.get(id) ?? null) };
+  },
+};
+
+process.on('message', async (message) => {
+  const { seq, cmd, args } = message;
+  try {
+    const result = await handlers[cmd](args ?? {});
+    process.send({ seq, ok: true, result });
+  } catch (error) {
+    process.send({ seq, ok: false, error: String(error?.stack ?? error) });
+  }
+});
+process.on('disconnect', () => process.exit(0)); // the runner is gone: so are we
+
+port = await listen();
+process.send({ ready: true, port });

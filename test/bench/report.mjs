@@ -1,0 +1,116 @@
+// Turns the scenarios' figures into rows: each figure with its ratio to the limit (raw loop c16),
+// a baseline (bare Apollo) or the BullMQ peer, and the target it must meet. Prints them as one table.
+
+const fmt = (value, unit) => {
+  if (value === null || value === undefined || Number.isNaN(value)) return '—';
+  if (unit === 'ms') return `${value.toFixed(value < 10 ? 2 : 1)} ms`;
+  if (unit === 'MB') return `${value.toFixed(0)} MB`;
+  return `${Math.round(value).toLocaleString('en-US')} ${unit}`;
+};
+
+/** Compares a row with another row or a fixed budget; `op` says which way is good. */
+function compare(row, { against, label, budget, op, target }) {
+  const other = against ? against.value : budget;
+  const ratio = row.value !== null && other !== null && other !== undefined && other !== 0 ? row.value / other : null;
+  const met = target === undefined || ratio === null ? null : op === '>=' ? ratio >= target : op === '>' ? ratio > target : op === '<=' ? ratio <= target : ratio < target;
+  return { against: against?.id ?? null, label, ratio, target: target === undefined ? null : { op, value: target }, met };
+}
+
+/**
+ * The rows of a run, in table order. `r` holds the scenario results per party
+ * ({ raw, apollo, audithook, bullmq }); a party that did not run has { skipped: reason }.
+ */
+export function buildRows(r) {
+  const rows = [];
+  const add = (id, party, scenario, metric, unit, value, extra = {}) => {
+    const skipped = r[id.split('.')[0]]?.skipped;
+    const row = { id, party, scenario, metric, unit, value: skipped ? null : (value ?? null), status: skipped ? `skipped: ${skipped}` : value === null || value === undefined ? 'no figure' : 'ok', ...extra, comparisons: [] };
+    rows.push(row);
+    return row;
+  };
+  const get = (party, scenario, key) => r[party]?.[scenario]?.[key] ?? null;
+
+  const rawC1 = add('raw.c1', 'raw got loop', 'POST loop, concurrency 1', 'requests/s', 'req/s', get('raw', 'c1', 'requestsPerSec'));
+  const rawC16 = add('raw.c16', 'raw got loop', 'POST loop, concurrency 16 (the limit)', 'requests/s', 'req/s', get('raw', 'c16', 'requestsPerSec'));
+  rawC1.comparisons.push(compare(rawC1, { against: rawC16, label: 'raw loop c16' }));
+  const apolloSingle = add('apollo.single.ingest', 'bare Apollo', 'single-event mutations, c16', 'ingest', 'events/s', get('apollo', 'single', 'ingestPerSec'));
+  const apolloBatch = add('apollo.batch.ingest', 'bare Apollo', '100-event batches, c4', 'ingest', 'events/s', get('apollo', 'batch', 'ingestPerSec'));
+
+  /** "incomplete: n of m arrived" when a scenario's events did not all reach the receiver in time. */
+  const arrivalNote = (party, scenario) => {
+    const figures = r[party]?.[scenario];
+    return figures && figures.arrived !== undefined && figures.arrived < figures.events ? `incomplete: ${figures.arrived} of ${figures.events} events arrived in time` : undefined;
+  };
+  const partyRows = (party, label) => {
+    const backlog = r[party]?.backlog;
+    const rowsOf = {
+      idleP50: add(`${party}.idle.p50`, label, 'idle, 20 events/s', 'latency p50', 'ms', get(party, 'idle', 'p50Ms')),
+      idleP95: add(`${party}.idle.p95`, label, 'idle, 20 events/s', 'latency p95', 'ms', get(party, 'idle', 'p95Ms')),
+      idleP99: add(`${party}.idle.p99`, label, 'idle, 20 events/s', 'latency p99', 'ms', get(party, 'idle', 'p99Ms'), { note: arrivalNote(party, 'idle') }),
+      singleIngest: add(`${party}.single.ingest`, label, 'single-event mutations, c16', 'ingest', 'events/s', get(party, 'single', 'ingestPerSec')),
+      singleDelivered: add(`${party}.single.delivered`, label, 'single-event mutations, c16', 'delivered', 'events/s', get(party, 'single', 'deliveredPerSec'), { note: arrivalNote(party, 'single') }),
+      batchIngest: add(`${party}.batch.ingest`, label, '100-event batches, c4', 'ingest', 'events/s', get(party, 'batch', 'ingestPerSec')),
+      batchDelivered: add(`${party}.batch.delivered`, label, '100-event batches, c4', 'delivered', 'events/s', get(party, 'batch', 'deliveredPerSec'), { note: arrivalNote(party, 'batch') }),
+      drain: add(`${party}.backlog.drain`, label, `backlog of ${backlog?.events ?? '?'} while receiver down`, 'drain', 'events/s', get(party, 'backlog', 'drainPerSec'), {
+        note: backlog && !backlog.skipped ? (backlog.complete ? `all arrived ${backlog.drainSeconds.toFixed(1)} s after the receiver came back` : `incomplete: ${backlog.arrived} of ${backlog.events} arrived within ${backlog.drainSeconds.toFixed(0)} s`) : undefined,
+      }),
+      rss: add(`${party}.rss.peak`, label, party === 'bullmq' ? 'whole run (server + worker, Redis not counted)' : 'whole run', 'peak RSS', 'MB', r[party]?.peakRssMb ?? null),
+    };
+    return rowsOf;
+  };
+  const a = partyRows('audithook', 'audithook');
+  const b = partyRows('bullmq', 'BullMQ peer');
+
+  // Targets (met / not met), each as a ratio.
+  a.idleP50.comparisons.push(compare(a.idleP50, { label: 'budget 5 ms', budget: 5, op: '<=', target: 1 }));
+  a.idleP99.comparisons.push(compare(a.idleP99, { label: 'budget 25 ms', budget: 25, op: '<=', target: 1 }));
+  a.singleIngest.comparisons.push(compare(a.singleIngest, { against: apolloSingle, label: 'bare Apollo', op: '>=', target: 0.5 }));
+  a.batchIngest.comparisons.push(compare(a.batchIngest, { against: apolloBatch, label: 'bare Apollo batched', op: '>=', target: 0.5 }));
+  a.singleDelivered.comparisons.push(compare(a.singleDelivered, { against: rawC16, label: 'raw loop c16' }));
+  a.batchDelivered.comparisons.push(compare(a.batchDelivered, { against: rawC16, label: 'raw loop c16', op: '>=', target: 10 }));
+  a.drain.comparisons.push(compare(a.drain, { against: rawC16, label: 'raw loop c16', op: '>=', target: 10 }));
+  a.rss.comparisons.push(compare(a.rss, { label: 'budget 200 MB', budget: 200, op: '<=', target: 1 }));
+  // Ahead of the peer: on every throughput figure (ratio > 1) and on idle p99 (ratio < 1).
+  for (const key of ['singleIngest', 'singleDelivered', 'batchIngest', 'batchDelivered', 'drain']) a[key].comparisons.push(compare(a[key], { against: b[key], label: 'BullMQ peer', op: '>', target: 1 }));
+  a.idleP99.comparisons.push(compare(a.idleP99, { against: b.idleP99, label: 'BullMQ peer', op: '<', target: 1 }));
+  a.idleP50.comparisons.push(compare(a.idleP50, { against: b.idleP50, label: 'BullMQ peer' }));
+  a.idleP95.comparisons.push(compare(a.idleP95, { against: b.idleP95, label: 'BullMQ peer' }));
+  a.rss.comparisons.push(compare(a.rss, { against: b.rss, label: 'BullMQ peer' }));
+  // The peer's own ratios to the same baselines, for reading (no targets).
+  b.singleIngest.comparisons.push(compare(b.singleIngest, { against: apolloSingle, label: 'bare Apollo' }));
+  b.batchIngest.comparisons.push(compare(b.batchIngest, { against: apolloBatch, label: 'bare Apollo batched' }));
+  for (const key of ['singleDelivered', 'batchDelivered', 'drain']) b[key].comparisons.push(compare(b[key], { against: rawC16, label: 'raw loop c16' }));
+  return rows;
+}
+
+/** Targets met, not met, and undecided (a figure missing), over every comparison that has a target. */
+export function summarize(rows) {
+  const targets = rows.flatMap((row) => row.comparisons.filter((c) => c.target).map((c) => ({ row: row.id, ...c })));
+  return { targets: targets.length, met: targets.filter((t) => t.met === true).length, notMet: targets.filter((t) => t.met === false).length, undecided: targets.filter((t) => t.met === null).length };
+}
+
+/** The table as printed: one line per figure, a continuation line per further comparison. */
+export function formatTable(rows) {
+  const header = ['party', 'scenario', 'figure', 'compared with', 'ratio', 'target', 'met'];
+  const lines = [];
+  for (const row of rows) {
+    const status = row.status.length > 40 ? `${row.status.slice(0, 39)}…` : row.status; // the JSON has it whole
+    const figure = row.status === 'ok' ? `${row.metric} ${fmt(row.value, row.unit)}` : `${row.metric}: ${status}`;
+    const comparisons = row.comparisons.length > 0 ? row.comparisons : [null];
+    comparisons.forEach((c, i) => {
+      lines.push([
+        i === 0 ? row.party : '',
+        i === 0 ? row.scenario : '',
+        i === 0 ? figure : '',
+        c ? c.label : '',
+        c && c.ratio !== null ? `${c.ratio.toFixed(2)}×` : c ? '—' : '',
+        c?.target ? `${c.target.op} ${c.target.value}×` : '',
+        c?.target ? (c.met === null ? '?' : c.met ? 'met' : 'NOT MET') : '',
+      ]);
+    });
+    if (row.note) lines.push(['', `  (${row.note})`, '', '', '', '', '']);
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const render = (cells) => cells.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd();
+  return [render(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(render)].join('\n');
+}

@@ -59,6 +59,10 @@ async function serve(config: Config): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
   // Announced only once the handlers are in place: a supervisor that signals on this line gets a graceful stop.
   logger.info({ url: app.url }, `audithook listening on ${app.url}`);
+  if (config.allowHttp) logger.warn('AUDITHOOK_ALLOW_HTTP is on: webhooks may use plain http://, so audit events can cross the network unencrypted');
+  if (config.allowPrivateDestinations) {
+    logger.warn('AUDITHOOK_ALLOW_PRIVATE_DESTINATIONS is on: webhooks may reach loopback and private addresses (development only)');
+  }
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -1,14 +1,33 @@
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { linesOf, runCli, type CliResult } from '../support/cli-process.js';
+import { CLI_PATH, linesOf, runCli, type CliResult } from '../support/cli-process.js';
 import { TEST_ENV } from '../support/server.js';
 
 /** A name getaddrinfo refuses locally (a label longer than 63 characters), so no DNS query leaves the machine. */
 const UNRESOLVABLE_HOST = `${'a'.repeat(70)}.invalid`;
 const NOBODY = 65534;
+
+/**
+ * Lets another user reach `paths` (the project and its Node binary, for the run as nobody): folders
+ * on the way that others cannot traverse (a CI clone under a 0700 mktemp folder) get o+x until restore().
+ */
+function grantTraverse(paths: string[]): { restore(): void } {
+  const changed = new Map<string, number>();
+  for (const path of paths) {
+    for (let dir = dirname(realpathSync(path)); ; dir = dirname(dir)) {
+      const mode = statSync(dir).mode & 0o7777;
+      if ((mode & 0o001) === 0 && !changed.has(dir)) {
+        changed.set(dir, mode);
+        chmodSync(dir, mode | 0o001);
+      }
+      if (dir === dirname(dir)) break;
+    }
+  }
+  return { restore: () => changed.forEach((mode, dir) => chmodSync(dir, mode)) };
+}
 
 function expectOneLine(result: CliResult, code: number, message: RegExp): void {
   expect(result.signal).toBeNull();
@@ -74,7 +93,13 @@ describe('audithook serve: start-up failures print one line naming the cause', (
     // root writes anywhere, so as root the server runs as nobody; otherwise the folder is made read-only
     if (asRoot) chmodSync(data, 0o755);
     else chmodSync(data, 0o555);
-    const result = await runCli(['serve'], env({ DATABASE_URL: `sqlite:${join(data, 'audithook.db')}`, ...extra }), asRoot ? { uid: NOBODY, gid: NOBODY } : {});
+    const access = asRoot ? grantTraverse([CLI_PATH, process.execPath]) : { restore() {} };
+    let result: CliResult;
+    try {
+      result = await runCli(['serve'], env({ DATABASE_URL: `sqlite:${join(data, 'audithook.db')}`, ...extra }), asRoot ? { uid: NOBODY, gid: NOBODY } : {});
+    } finally {
+      access.restore();
+    }
     const path = file === '' ? data : join(data, file);
     expectOneLine(result, 1, new RegExp(`^audithook: cannot write ${path}: permission denied \\(EACCES\\)`));
   });

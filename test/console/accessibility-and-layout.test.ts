@@ -8,7 +8,7 @@ import { describeViolations, horizontalOverflow, seriousViolations } from './sup
 import { launchBrowser, openPage, screenshotOnFailure, signIn, startConsoleServer, waitForLive, type PageWatch } from './support/browser.js';
 
 // Every page of the console, as a user reaches it, checked with axe-core (WCAG 2.1 A and AA: no serious or critical
-// violation) at desktop width, and at phone width (390×844) for horizontal overflow: the navigation and tables
+// violation; and one main landmark, no empty table header) at desktop width, and at phone width (390×844) for horizontal overflow: the navigation and tables
 // must scroll inside their own box, never push the page sideways.
 
 /** A phone's viewport in CSS pixels (an iPhone 12–15). */
@@ -134,7 +134,8 @@ describe('every console page passes axe-core (WCAG 2.1 A/AA) and fits a phone', 
     await page.locator('.graphiql-query-editor .monaco-editor').first().waitFor();
     // GraphiQL's own tab strip puts each tab's <button> inside an <li role="tab"> (axe: nested-interactive, serious);
     // that markup is the graphiql package's and cannot be changed from here, so only that strip is left out.
-    const violations = await seriousViolations(page, { exclude: ['.graphiql-tabs'] });
+    // GraphiQL's layout (no <main>) is the package's too, so the console's extra rules are not asked of it.
+    const violations = await seriousViolations(page, { exclude: ['.graphiql-tabs'], extraRules: [] });
     expect(violations, `GraphiQL:\n${describeViolations(violations)}`).toEqual([]);
   });
 

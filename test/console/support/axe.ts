@@ -10,6 +10,12 @@ const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core
 /** The WCAG 2.1 A and AA rules. */
 export const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 
+/**
+ * Rules outside the WCAG tags that the console also keeps, at any impact: one main landmark per page, and no table
+ * header without text (both were reported against the console).
+ */
+export const CONSOLE_EXTRA_RULES = ['landmark-one-main', 'empty-table-header'];
+
 /** One axe-core violation as a test failure lists it. */
 export interface AxeViolation {
   id: string;
@@ -19,25 +25,27 @@ export interface AxeViolation {
 }
 
 /**
- * Runs axe-core (WCAG 2.1 A/AA) on the page as it is now and returns its serious and critical violations.
+ * Runs axe-core (WCAG 2.1 A/AA) on the page as it is now and returns its serious and critical violations, plus any
+ * violation of `extraRules` (default CONSOLE_EXTRA_RULES).
  * The source is evaluated through the DevTools protocol, which the page's CSP (script-src 'self') does not govern,
  * so the CSP stays on for the page itself.
  */
-export async function seriousViolations(page: Page, options: { exclude?: string[] } = {}): Promise<AxeViolation[]> {
+export async function seriousViolations(page: Page, options: { exclude?: string[]; extraRules?: string[] } = {}): Promise<AxeViolation[]> {
   const loaded = await page.evaluate(() => typeof (window as unknown as { axe?: unknown }).axe === 'object');
   if (!loaded) await page.evaluate(AXE_SOURCE);
-  const violations = await page.evaluate(async ({ tags, exclude }) => {
+  const violations = await page.evaluate(async ({ tags, exclude, extraRules }) => {
     const axe = (window as unknown as { axe: { run(context: unknown, options: unknown): Promise<{ violations: { id: string; impact: string | null; help: string; nodes: { target: unknown[]; failureSummary?: string }[] }[] }> } }).axe;
     const context = exclude.length ? { include: [['html']], exclude: exclude.map((selector) => [selector]) } : document;
     const result = await axe.run(context, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] });
-    return result.violations.map((v) => ({
+    const extra = extraRules.length ? await axe.run(context, { runOnly: { type: 'rule', values: extraRules }, resultTypes: ['violations'] }) : { violations: [] };
+    return [...result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical'), ...extra.violations].map((v) => ({
       id: v.id,
       impact: v.impact,
       help: v.help,
       nodes: v.nodes.map((n) => `${n.target.map(String).join(' ')}: ${(n.failureSummary ?? '').replace(/\s+/g, ' ')}`),
     }));
-  }, { tags: AXE_TAGS, exclude: options.exclude ?? [] });
-  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  }, { tags: AXE_TAGS, exclude: options.exclude ?? [], extraRules: options.extraRules ?? CONSOLE_EXTRA_RULES });
+  return violations;
 }
 
 /** A readable list of violations for an assertion message. */

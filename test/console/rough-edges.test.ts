@@ -116,6 +116,19 @@ describe('loading and outages', () => {
     }
     await page.locator('[data-testid="tokens-table"] tr[data-token-id]').first().waitFor();
     await page.locator('.alert-error').waitFor({ state: 'detached' });
+
+    // The same on the deliveries page, whose chart loads on its own.
+    outage = true;
+    try {
+      await page.getByRole('link', { name: 'Deliveries' }).click();
+      await page.locator('.alert-error', { hasText: 'Could not reach the server' }).waitFor();
+      await page.locator('[data-testid="chart-summary"]', { hasText: 'Could not reach the server' }).waitFor();
+    } finally {
+      outage = false;
+    }
+    await page.locator('[data-testid="chart-summary"]', { hasText: 'No attempts in the last hour.' }).waitFor();
+    await page.locator('.alert-error').waitFor({ state: 'detached' });
+    await page.locator('[data-testid="deliveries-table"] td', { hasText: 'No deliveries yet.' }).waitFor();
     expect(await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload)).toBe(true);
   });
 });

@@ -27,14 +27,16 @@ const MARGIN = { top: 14, right: 58, bottom: 26, left: 40 };
 interface History {
   attempts: ChartAttempt[] | null;
   error: string | null;
+  /** The last failure was the server not being reached (so it is worth asking again once it answers). */
+  unreachable: boolean;
 }
 
 /** Loads attempts of deliveries created in the last hour (newest first, a few pages at most); asks again when the server is back. */
 function useHistory(org: string): History {
   const client = useClient();
-  const [history, setHistory] = useState<History>({ attempts: null, error: null });
+  const [history, setHistory] = useState<History>({ attempts: null, error: null, unreachable: false });
   const [generation, setGeneration] = useState(0);
-  useRetryWhenReachable(history.error !== null, () => setGeneration((g) => g + 1));
+  useRetryWhenReachable(history.unreachable, () => setGeneration((g) => g + 1));
   useEffect(() => {
     let cancelled = false;
     const load = async () => {
@@ -46,7 +48,7 @@ function useHistory(org: string): History {
         const connection = result.data?.deliveries;
         if (!connection) {
           const message = result.error ? (result.error.networkError ? `Could not reach the server: ${result.error.networkError.message}` : result.error.message) : 'no answer';
-          if (!cancelled) setHistory((h) => ({ attempts: h.attempts, error: message }));
+          if (!cancelled) setHistory((h) => ({ attempts: h.attempts, error: message, unreachable: Boolean(result.error?.networkError) }));
           return;
         }
         for (const { node } of connection.edges) found.push(...node.attempts.filter((a) => a.startedAt >= since));
@@ -55,7 +57,7 @@ function useHistory(org: string): History {
         if (!connection.pageInfo.hasNextPage || (oldest && oldest < since && page > 0)) break;
         after = connection.pageInfo.endCursor;
       }
-      if (!cancelled) setHistory({ attempts: found, error: null });
+      if (!cancelled) setHistory({ attempts: found, error: null, unreachable: false });
     };
     void load();
     const timer = window.setInterval(() => void load(), HISTORY_REFRESH_MS);

@@ -16,7 +16,13 @@ export const authChecker: AuthCheckerFn<RequestContext> = ({ args, context }, ro
     throw new AppError('FORBIDDEN', 'the API token does not belong to this organization');
   }
   if (roles.length > 0 && !roles.includes(principal.role)) {
-    throw new AppError('FORBIDDEN', `this operation needs a ${roles.join(' or ')} token; this one is ${principal.role}`);
+    const needed = roles.join(' or ');
+    throw new AppError('FORBIDDEN', `this operation needs ${articleFor(needed)} ${needed} token; this one is ${principal.role}`);
   }
   return true;
 };
+
+/** "an" before a vowel (an ADMIN, an INGEST token), else "a". */
+function articleFor(word: string): string {
+  return /^[AEIOU]/i.test(word) ? 'an' : 'a';
+}

@@ -8,6 +8,9 @@ import { packageRoot } from '../lib/package-info.js';
 /** Where the admin console's client routes live; any path under these serves the console's index.html. */
 export const CONSOLE_CLIENT_ROUTES = ['/webhook', '/deliveries', '/audit-log', '/tokens'] as const;
 
+/** Paths of the API itself: an unknown path under these keeps the server's JSON 404, never the console's page. */
+const API_PATH_PREFIXES = ['/graphql', '/healthz'] as const;
+
 /** Where GraphiQL is served (the second Vite entry). */
 export const GRAPHIQL_PATH = '/graphiql';
 
@@ -83,6 +86,15 @@ function securityHeaders(): Record<string, string> {
   return { 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
 }
 
+/**
+ * Whether an unknown path should get the console's page: a browser navigation (it accepts text/html) outside the
+ * API's own paths. API clients (Accept: application/json or *\/*) keep the server's JSON 404.
+ */
+function wantsPage(request: IncomingMessage, pathname: string): boolean {
+  if (API_PATH_PREFIXES.some((prefix) => pathname === prefix || pathname.startsWith(`${prefix}/`))) return false;
+  return /\btext\/html\b/.test(String(request.headers.accept ?? ''));
+}
+
 /** The default build output of `vite build --config src/console/vite.config.ts`. */
 export function defaultConsoleDistDir(): string {
   return join(packageRoot(), 'dist', 'console');
@@ -109,7 +121,8 @@ function sendText(response: ServerResponse, status: number, text: string, extra:
 /**
  * Serves the Vite-built admin console (`/`, its client routes) and GraphiQL (`/graphiql`) from `distDir`
  * (default dist/console), with content types, caching of hashed assets, and the CSP and security headers on HTML.
- * Unknown paths fall through (false) to the server's JSON 404.
+ * An unknown path opened by a browser gets the console's page with status 404 (the console shows "page not found");
+ * other unknown paths fall through (false) to the server's JSON 404.
  */
 export function createConsoleRoutes(options: { distDir?: string } = {}): RouteHandler {
   const distDir = resolve(options.distDir ?? defaultConsoleDistDir());
@@ -148,7 +161,7 @@ export function createConsoleRoutes(options: { distDir?: string } = {}): RouteHa
     return file;
   };
 
-  const send = (request: IncomingMessage, response: ServerResponse, file: string, entry: CachedFile, headers: Record<string, string>): void => {
+  const send = (request: IncomingMessage, response: ServerResponse, file: string, entry: CachedFile, headers: Record<string, string>, status = 200): void => {
     const common: Record<string, string> = {
       'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
       etag: entry.etag,
@@ -156,18 +169,18 @@ export function createConsoleRoutes(options: { distDir?: string } = {}): RouteHa
       ...securityHeaders(),
       ...headers,
     };
-    if (request.headers['if-none-match'] === entry.etag) {
+    if (status === 200 && request.headers['if-none-match'] === entry.etag) {
       response.writeHead(304, common);
       response.end();
       return;
     }
     const acceptsGzip = /\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''));
     const body = entry.gzip && acceptsGzip ? entry.gzip : entry.body;
-    response.writeHead(200, { ...common, ...(body === entry.gzip ? { 'content-encoding': 'gzip' } : {}), 'content-length': String(body.length) });
+    response.writeHead(status, { ...common, ...(body === entry.gzip ? { 'content-encoding': 'gzip' } : {}), 'content-length': String(body.length) });
     response.end(request.method === 'HEAD' ? undefined : body);
   };
 
-  const sendPage = (request: IncomingMessage, response: ServerResponse, page: Page): void => {
+  const sendPage = (request: IncomingMessage, response: ServerResponse, page: Page, status = 200): void => {
     const name = page === 'graphiql' ? 'graphiql.html' : 'index.html';
     const file = join(distDir, name);
     const entry = load(file);
@@ -180,11 +193,18 @@ export function createConsoleRoutes(options: { distDir?: string } = {}): RouteHa
       );
       return;
     }
-    send(request, response, file, entry, {
-      'cache-control': 'no-cache',
-      'content-security-policy': contentSecurityPolicy(page, request.headers.host),
-      'x-frame-options': 'DENY',
-    });
+    send(
+      request,
+      response,
+      file,
+      entry,
+      {
+        'cache-control': 'no-cache',
+        'content-security-policy': contentSecurityPolicy(page, request.headers.host),
+        'x-frame-options': 'DENY',
+      },
+      status,
+    );
   };
 
   return (request, response) => {
@@ -203,12 +223,16 @@ export function createConsoleRoutes(options: { distDir?: string } = {}): RouteHa
       return true;
     }
     const file = fileFor(pathname);
-    if (!file || extname(file) === '.html') return false;
-    const entry = load(file);
-    if (!entry) {
+    const entry = file && extname(file) !== '.html' ? load(file) : null;
+    if (!file || !entry) {
       if (pathname.startsWith(HASHED_ASSETS_PREFIX)) {
         // An asset of another build (a page loaded before a redeploy): say so plainly rather than JSON.
         sendText(response, 404, `${pathname} is not part of the current console build; reload the page.\n`);
+        return true;
+      }
+      if (wantsPage(request, pathname)) {
+        // A browser opening a path the console has no page for: the console itself says so (status 404).
+        sendPage(request, response, 'console', 404);
         return true;
       }
       return false;

@@ -25,11 +25,14 @@ async function serve(distDir: string): Promise<{ origin: string; server: Server 
   return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
+/** What a browser sends when it opens a page. */
+const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
+
 /** A GET with the path sent exactly as given (fetch would normalize `..` away). */
-function rawGet(origin: string, path: string): Promise<{ status: number; body: string }> {
+function rawGet(origin: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   const { hostname, port } = new URL(origin);
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ hostname, port, path, method: 'GET' }, (res) => {
+    const req = httpRequest({ hostname, port, path, method: 'GET', headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
@@ -146,6 +149,32 @@ describe('createConsoleRoutes with a fake build', () => {
     expect(await (await fetch(origin + '/', { method: 'POST', body: 'x' })).text()).toBe('fallthrough');
   });
 
+  it('answers a browser opening an unknown path with the console (status 404), leaving API paths and other clients alone', async () => {
+    for (const path of ['/nope', '/settings/billing', '/webhooks', '/favicon.png']) {
+      const response = await fetch(origin + path, { headers: { accept: BROWSER_ACCEPT } });
+      expect(response.status, path).toBe(404);
+      expect(await response.text(), path).toContain('<title>console</title>');
+      expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      expect(response.headers.get('content-security-policy')).toContain("script-src 'self';");
+      expect(response.headers.get('x-frame-options')).toBe('DENY');
+      expect(response.headers.get('cache-control')).toBe('no-cache');
+    }
+    // The API's own paths keep the server's JSON 404, whatever the client accepts.
+    for (const path of ['/graphql/nope', '/healthz/deep']) {
+      expect(await (await fetch(origin + path, { headers: { accept: BROWSER_ACCEPT } })).text(), path).toBe('fallthrough');
+    }
+    // API clients (no text/html) keep it too; a stale asset keeps its plain explanation.
+    expect(await (await fetch(origin + '/nope', { headers: { accept: 'application/json' } })).text()).toBe('fallthrough');
+    expect(await (await fetch(origin + '/assets/old-123.js', { headers: { accept: BROWSER_ACCEPT } })).text()).toMatch(/not part of the current console build/);
+    // Paths that would leave the build get the console page at most, never the file.
+    for (const path of ['/../secret.txt', '/.env', '/%2e%2e/secret.txt']) {
+      const response = await rawGet(origin, path, { accept: BROWSER_ACCEPT });
+      expect(response.status, path).toBe(404);
+      expect(response.body, path).not.toContain('outside the build');
+      expect(response.body, path).not.toContain('SECRET');
+    }
+  });
+
   it('says clearly when the console is not built', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'audithook-console-empty-'));
     const { origin: bare, server: bareServer } = await serve(join(empty, 'missing'));
@@ -189,11 +218,25 @@ describe('the real server with the real build', () => {
     }
   });
 
+  it('serves /favicon.ico (browsers and GraphiQL ask for it) and /favicon.svg', async () => {
+    const ico = await fetch(server.origin + '/favicon.ico');
+    expect(ico.status).toBe(200);
+    expect(ico.headers.get('content-type')).toBe('image/x-icon');
+    expect(Buffer.from(await ico.arrayBuffer()).subarray(0, 4)).toEqual(Buffer.from([0, 0, 1, 0]));
+    expect((await fetch(server.origin + '/favicon.svg')).headers.get('content-type')).toBe('image/svg+xml');
+  });
+
   it('keeps /graphql, /healthz and the JSON 404 working', async () => {
     expect((await fetch(server.origin + '/healthz')).status).toBe(200);
     const missing = await fetch(server.origin + '/nope');
     expect(missing.status).toBe(404);
     expect(((await missing.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe('NOT_FOUND');
+    const underApi = await fetch(server.origin + '/graphql/nope', { headers: { accept: BROWSER_ACCEPT } });
+    expect(underApi.status).toBe(404);
+    expect(((await underApi.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe('NOT_FOUND');
+    const page = await fetch(server.origin + '/nope', { headers: { accept: BROWSER_ACCEPT } });
+    expect(page.status).toBe(404);
+    expect(await page.text()).toContain('<div id="root">');
     const viewer = await server.gql('query { viewer { role } }');
     expect(viewer.data?.viewer.role).toBe('ADMIN');
   });

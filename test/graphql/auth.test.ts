@@ -84,6 +84,7 @@ describe('authentication', () => {
     for (const query of forbidden) {
       const result = await server.gql(query, { org: server.orgId }, ingest);
       expect(result.errors?.[0]?.extensions?.code, query).toBe('FORBIDDEN');
+      expect(result.errors?.[0]?.message, query).toBe('this operation needs an ADMIN token; this one is INGEST');
     }
   });
 });

@@ -1,8 +1,8 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import { Provider, useQuery } from 'urql';
+import { Provider } from 'urql';
 import { apiErrors } from '../api/errors';
 import { VIEWER_QUERY, type Viewer } from '../api/operations';
-import { Badge, ErrorBanner } from '../components/ui';
+import { Badge, ErrorBanner, Loading } from '../components/ui';
 import { AuditEventDetailPage } from '../pages/audit-event-detail-page';
 import { AuditLogPage } from '../pages/audit-log-page';
 import { DeliveriesPage } from '../pages/deliveries-page';
@@ -11,6 +11,7 @@ import { SignInPage } from '../pages/sign-in-page';
 import { TokensPage } from '../pages/tokens-page';
 import { WebhookPage } from '../pages/webhook-page';
 import { createConsoleClient } from './client';
+import { Connectivity, ConnectivityContext, useConsoleQuery } from './connectivity';
 import { LiveAttemptsProvider, LiveAttemptStore, useLive } from './live-attempts';
 import { Link, navigate, usePath } from './router';
 import { clearToken, readToken, storeToken } from './session';
@@ -41,35 +42,41 @@ export function App() {
 
 function SignedIn({ token, onSignOut }: { token: string; onSignOut: (message: string | null) => void }) {
   const store = useMemo(() => new LiveAttemptStore(), []);
+  const connectivity = useMemo(() => new Connectivity(), []);
   const { client, ws } = useMemo(
     () =>
       createConsoleClient(token, {
         onUnauthenticated: (message) => onSignOut(`You were signed out: ${message}`),
         onSocketState: (state) => store.setSocket(state),
+        onNetworkError: (message) => connectivity.failed(message),
+        onAnswered: () => connectivity.answered(),
       }),
-    [token, onSignOut, store],
+    [token, onSignOut, store, connectivity],
   );
   useEffect(() => () => void ws.dispose(), [ws]);
+  useEffect(() => () => connectivity.dispose(), [connectivity]);
   return (
     <Provider value={client}>
-      <Shell store={store} onSignOut={() => onSignOut('Signed out. The token was removed from this browser tab.')} />
+      <ConnectivityContext.Provider value={connectivity}>
+        <Shell store={store} onSignOut={() => onSignOut('Signed out. The token was removed from this browser tab.')} />
+      </ConnectivityContext.Provider>
     </Provider>
   );
 }
 
 function Shell({ store, onSignOut }: { store: LiveAttemptStore; onSignOut: () => void }) {
-  const [{ data, error, fetching }] = useQuery({ query: VIEWER_QUERY });
+  const [{ data, error, fetching }] = useConsoleQuery({ query: VIEWER_QUERY });
   const viewer = data?.viewer;
   if (!viewer) {
     return (
-      <div className="centered">
-        {fetching ? <p className="muted">Loading…</p> : <ErrorBanner errors={apiErrors(error)} />}
+      <main className="centered">
+        {fetching ? <Loading /> : <ErrorBanner errors={apiErrors(error)} />}
         {!fetching ? (
           <button type="button" className="button" onClick={onSignOut}>
             Sign out
           </button>
         ) : null}
-      </div>
+      </main>
     );
   }
   const isAdmin = viewer.role === 'ADMIN';
@@ -154,15 +161,21 @@ function AdminRoutes({ viewer }: { viewer: Viewer }) {
     case 'tokens':
       return <TokensPage org={org} viewer={viewer} />;
     default:
-      return (
-        <div className="card">
-          <h1>Not found</h1>
-          <p>
-            Nothing at <code>{path}</code>. <Link to="/webhook">Go to the webhook</Link>.
-          </p>
-        </div>
-      );
+      return <NotFoundPage path={path} />;
   }
+}
+
+/** Any path the console has no page for (the server answers it with the console and status 404). */
+function NotFoundPage({ path }: { path: string }) {
+  return (
+    <div className="card" data-testid="not-found">
+      <h1>Page not found</h1>
+      <p>
+        The console has no page at <code>{path}</code>. Try the <Link to="/webhook">webhook</Link>, <Link to="/deliveries">deliveries</Link> or the{' '}
+        <Link to="/audit-log">audit log</Link>. The GraphQL API is at <code>/graphql</code>.
+      </p>
+    </div>
+  );
 }
 
 function IngestNotice({ viewer }: { viewer: Viewer }) {

@@ -14,6 +14,10 @@ export interface ClientCallbacks {
   /** The server no longer accepts the token (revoked, or a wrong one): back to sign-in with its message. */
   onUnauthenticated(message: string): void;
   onSocketState(state: SocketState): void;
+  /** A request could not reach the server (the message says why). */
+  onNetworkError(message: string): void;
+  /** The server answered a request, or the socket connected. */
+  onAnswered(): void;
 }
 
 /** ws(s)://this-host/graphql, so the page's CSP can allow this host's sockets only. */
@@ -43,6 +47,7 @@ export function createConsoleClient(token: string, callbacks: ClientCallbacks): 
       connected: () => {
         everConnected = true;
         callbacks.onSocketState('live');
+        callbacks.onAnswered();
       },
       closed: (event) => {
         const code = event && typeof event === 'object' && 'code' in event ? (event as CloseEvent).code : 0;
@@ -61,6 +66,11 @@ export function createConsoleClient(token: string, callbacks: ClientCallbacks): 
         onError(error) {
           const unauthenticated = error.graphQLErrors.find((e) => e.extensions?.code === 'UNAUTHENTICATED');
           if (unauthenticated) callbacks.onUnauthenticated(unauthenticated.message);
+          if (error.networkError) callbacks.onNetworkError(error.networkError.message);
+        },
+        onResult(result) {
+          if (!result.error?.networkError) callbacks.onAnswered();
+          return result;
         },
       }),
       fetchExchange,

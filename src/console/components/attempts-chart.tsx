@@ -3,10 +3,12 @@ import type { OperationResult } from '@urql/core';
 import { useClient } from 'urql';
 import { CHART_DELIVERIES_QUERY, type ChartAttempt, type Connection } from '../api/operations';
 
-type ChartData = { deliveries: Connection<{ id: string; createdAt: string; attempts: ChartAttempt[] }> };
+import { useRetryWhenReachable } from '../app/connectivity';
 import { useLive } from '../app/live-attempts';
-import { formatDurationMs } from './format';
+import { formatClock, formatDurationMs, zoneName } from './format';
 import { useNow } from './hooks';
+
+type ChartData = { deliveries: Connection<{ id: string; createdAt: string; attempts: ChartAttempt[] }> };
 
 /** The chart's span: the last hour, one bar per minute. */
 const WINDOW_MINUTES = 60;
@@ -21,10 +23,20 @@ const WIDTH = 760;
 const HEIGHT = 210;
 const MARGIN = { top: 14, right: 58, bottom: 26, left: 40 };
 
-/** Loads attempts of deliveries created in the last hour (newest first, a few pages at most). */
-function useHistory(org: string): ChartAttempt[] {
+/** The last hour's attempts as the server gave them: null until its first answer, with the last failure's message. */
+interface History {
+  attempts: ChartAttempt[] | null;
+  error: string | null;
+  /** The last failure was the server not being reached (so it is worth asking again once it answers). */
+  unreachable: boolean;
+}
+
+/** Loads attempts of deliveries created in the last hour (newest first, a few pages at most); asks again when the server is back. */
+function useHistory(org: string): History {
   const client = useClient();
-  const [attempts, setAttempts] = useState<ChartAttempt[]>([]);
+  const [history, setHistory] = useState<History>({ attempts: null, error: null, unreachable: false });
+  const [generation, setGeneration] = useState(0);
+  useRetryWhenReachable(history.unreachable, () => setGeneration((g) => g + 1));
   useEffect(() => {
     let cancelled = false;
     const load = async () => {
@@ -34,14 +46,18 @@ function useHistory(org: string): ChartAttempt[] {
       for (let page = 0; page < HISTORY_MAX_PAGES; page++) {
         const result: OperationResult<ChartData> = await client.query(CHART_DELIVERIES_QUERY, { org, first: HISTORY_PAGE_SIZE, after }).toPromise();
         const connection = result.data?.deliveries;
-        if (!connection) break;
+        if (!connection) {
+          const message = result.error ? (result.error.networkError ? `Could not reach the server: ${result.error.networkError.message}` : result.error.message) : 'no answer';
+          if (!cancelled) setHistory((h) => ({ attempts: h.attempts, error: message, unreachable: Boolean(result.error?.networkError) }));
+          return;
+        }
         for (const { node } of connection.edges) found.push(...node.attempts.filter((a) => a.startedAt >= since));
         const oldest = connection.edges.at(-1)?.node.createdAt;
         // Deliveries are newest first; one created before the window may still retry inside it, so one more page is read past it.
         if (!connection.pageInfo.hasNextPage || (oldest && oldest < since && page > 0)) break;
         after = connection.pageInfo.endCursor;
       }
-      if (!cancelled) setAttempts(found);
+      if (!cancelled) setHistory({ attempts: found, error: null, unreachable: false });
     };
     void load();
     const timer = window.setInterval(() => void load(), HISTORY_REFRESH_MS);
@@ -49,8 +65,8 @@ function useHistory(org: string): ChartAttempt[] {
       cancelled = true;
       window.clearInterval(timer);
     };
-  }, [client, org]);
-  return attempts;
+  }, [client, org, generation]);
+  return history;
 }
 
 interface Bucket {
@@ -58,6 +74,11 @@ interface Bucket {
   succeeded: number;
   failed: number;
   avgLatencyMs: number | null;
+}
+
+/** Whole-number ticks from 0 to a nice maximum: its half too when that is whole (0, 1 / 0, 1, 2 / 0, 5 / 0, 5, 10). */
+export function axisTicks(max: number): number[] {
+  return max % 2 === 0 ? [0, max / 2, max] : [0, max];
 }
 
 /** Rounds a maximum up to 1, 2 or 5 times a power of ten, for axis ticks. */
@@ -68,20 +89,16 @@ function niceMax(value: number): number {
   return 10 * power;
 }
 
-function clock(ms: number): string {
-  const date = new Date(ms);
-  return `${String(date.getHours()).padStart(2, '0')}:${String(date.getMinutes()).padStart(2, '0')}`;
-}
-
 /** Attempts per minute of the last hour by outcome (stacked bars) with average latency (line), drawn in SVG. */
 export function AttemptsChart({ org }: { org: string }) {
-  const history = useHistory(org);
+  const { attempts: history, error: historyError } = useHistory(org);
   const { attempts: live } = useLive();
+  const loading = history === null;
   const now = useNow(5000);
 
   const { buckets, total, succeeded, p95Ms } = useMemo(() => {
     const byId = new Map<string, ChartAttempt>();
-    for (const a of history) byId.set(a.id, a);
+    for (const a of history ?? []) byId.set(a.id, a);
     for (const { attempt } of live) byId.set(attempt.id, attempt);
     const firstMs = Math.floor(now / MINUTE_MS) * MINUTE_MS - (WINDOW_MINUTES - 1) * MINUTE_MS;
     const slots = Array.from({ length: WINDOW_MINUTES }, (_, i) => ({ startMs: firstMs + i * MINUTE_MS, succeeded: 0, failed: 0, latencySum: 0 }));
@@ -128,16 +145,23 @@ export function AttemptsChart({ org }: { org: string }) {
   }
   if (current.length) segments.push(current.join(' '));
 
-  const ticks = [0, 0.5, 1];
+  const hasLatency = latencyPoints.some(Boolean);
+  const zone = zoneName();
+  const summary =
+    total > 0
+      ? `${total} attempt${total === 1 ? '' : 's'} · ${Math.round((succeeded / total) * 100)}% succeeded · p95 latency ${formatDurationMs(p95Ms)}`
+      : historyError
+        ? `Could not load the last hour: ${historyError}`
+        : loading
+          ? 'Loading…'
+          : 'No attempts in the last hour.';
   return (
-    <div className="card chart-card" data-testid="attempts-chart" data-total={total}>
+    <div className="card chart-card" data-testid="attempts-chart" data-total={total} data-loading={loading} aria-busy={loading}>
       <div className="card-header">
         <div>
           <h2>Last hour</h2>
-          <p className="muted">
-            {total === 0
-              ? 'No attempts in the last hour.'
-              : `${total} attempt${total === 1 ? '' : 's'} · ${Math.round((succeeded / total) * 100)}% succeeded · p95 latency ${formatDurationMs(p95Ms)}`}
+          <p className={historyError && total === 0 ? 'field-error' : 'muted'} data-testid="chart-summary" role="status">
+            {summary}
           </p>
         </div>
         <div className="legend" aria-hidden="true">
@@ -152,18 +176,22 @@ export function AttemptsChart({ org }: { org: string }) {
           </span>
         </div>
       </div>
-      <svg className="chart" viewBox={`0 0 ${WIDTH} ${HEIGHT}`} role="img" aria-label={`Delivery attempts per minute in the last hour: ${total} in all, ${succeeded} succeeded`}>
-        {ticks.map((t) => (
-          <g key={t}>
-            <line className="grid" x1={MARGIN.left} x2={WIDTH - MARGIN.right} y1={y(countMax * t)} y2={y(countMax * t)} />
-            <text className="axis" x={MARGIN.left - 6} y={y(countMax * t) + 4} textAnchor="end">
-              {Math.round(countMax * t)}
-            </text>
-            <text className="axis axis-latency" x={WIDTH - MARGIN.right + 6} y={yLatency(latencyMax * t) + 4} textAnchor="start">
-              {formatDurationMs(Math.round(latencyMax * t))}
+      <svg className="chart" viewBox={`0 0 ${WIDTH} ${HEIGHT}`} role="img" aria-label={loading ? 'Delivery attempts per minute in the last hour: loading' : `Delivery attempts per minute in the last hour: ${total} in all, ${succeeded} succeeded`}>
+        {axisTicks(countMax).map((count) => (
+          <g key={`count-${count}`}>
+            <line className="grid" x1={MARGIN.left} x2={WIDTH - MARGIN.right} y1={y(count)} y2={y(count)} />
+            <text className="axis axis-count" x={MARGIN.left - 6} y={y(count) + 4} textAnchor="end">
+              {count}
             </text>
           </g>
         ))}
+        {hasLatency
+          ? axisTicks(latencyMax).map((ms) => (
+              <text key={`latency-${ms}`} className="axis axis-latency" x={WIDTH - MARGIN.right + 6} y={yLatency(ms) + 4} textAnchor="start">
+                {formatDurationMs(ms)}
+              </text>
+            ))
+          : null}
         {buckets.map((bucket, i) => {
           const barX = x(i) + (slotWidth - barWidth) / 2;
           const okTop = y(bucket.succeeded);
@@ -174,7 +202,7 @@ export function AttemptsChart({ org }: { org: string }) {
               {bucket.failed > 0 ? <rect className="bar-bad" x={barX} y={failTop} width={barWidth} height={okTop - failTop} rx={1} /> : null}
               <rect className="hover-target" x={x(i)} y={MARGIN.top} width={slotWidth} height={plotHeight}>
                 <title>
-                  {`${clock(bucket.startMs)}: ${bucket.succeeded} succeeded, ${bucket.failed} failed${bucket.avgLatencyMs === null ? '' : `, avg ${formatDurationMs(Math.round(bucket.avgLatencyMs))}`}`}
+                  {`${formatClock(bucket.startMs)} ${zone}: ${bucket.succeeded} succeeded, ${bucket.failed} failed${bucket.avgLatencyMs === null ? '' : `, avg ${formatDurationMs(Math.round(bucket.avgLatencyMs))}`}`}
                 </title>
               </rect>
             </g>
@@ -187,7 +215,7 @@ export function AttemptsChart({ org }: { org: string }) {
         <line className="baseline" x1={MARGIN.left} x2={WIDTH - MARGIN.right} y1={y(0)} y2={y(0)} />
         {[0, 15, 30, 45, 59].map((i) => (
           <text key={i} className="axis" x={x(i) + slotWidth / 2} y={HEIGHT - 8} textAnchor="middle">
-            {i === 59 ? 'now' : clock(buckets[i]!.startMs)}
+            {i === 59 ? 'now' : i === 0 ? `${formatClock(buckets[i]!.startMs)} ${zone}` : formatClock(buckets[i]!.startMs)}
           </text>
         ))}
       </svg>

@@ -1,6 +1,6 @@
 import type { Attempt } from '../api/operations';
 import { formatDurationMs } from './format';
-import { Badge, Time } from './ui';
+import { Badge, TableScroll, Time } from './ui';
 
 /** How much of a response body the compact table shows; the detail view shows all 4 KiB. */
 const COMPACT_BODY_CHARS = 80;
@@ -16,7 +16,7 @@ export function mergeAttempts(...lists: Attempt[][]): Attempt[] {
 export function AttemptsTable({ attempts, compact = false }: { attempts: Attempt[]; compact?: boolean }) {
   if (attempts.length === 0) return <p className="muted empty">No attempt yet.</p>;
   return (
-    <div className="table-wrap">
+    <TableScroll label="Attempts">
       <table className="table" data-testid="attempts-table">
         <thead>
           <tr>
@@ -59,7 +59,7 @@ export function AttemptsTable({ attempts, compact = false }: { attempts: Attempt
           ))}
         </tbody>
       </table>
-    </div>
+    </TableScroll>
   );
 }
 

@@ -27,7 +27,7 @@ function toneOf(value: string): 'good' | 'bad' | 'warn' | 'info' | 'muted' {
   }
 }
 
-/** A time as local "YYYY-MM-DD HH:mm:ss" with the exact ISO value on hover, optionally "(3 s ago)". */
+/** A time as local "YYYY-MM-DD HH:mm:ss ZONE" with the exact ISO value on hover, optionally "(3 s ago)". */
 export function Time({ iso, relative = false }: { iso: string | null | undefined; relative?: boolean }) {
   const tick = useNow(relative ? 1000 : 60_000);
   if (!iso) return <span className="muted">—</span>;
@@ -38,6 +38,38 @@ export function Time({ iso, relative = false }: { iso: string | null | undefined
       {formatTime(iso)}
       {relative ? <span className="muted"> ({formatRelative(iso, now)})</span> : null}
     </time>
+  );
+}
+
+/** What a screen shows until its first answer arrives (never an empty table or "none yet"). */
+export function Loading({ label = 'Loading…' }: { label?: string }) {
+  return (
+    <p className="muted loading" role="status" aria-busy="true" data-testid="loading">
+      {label}
+    </p>
+  );
+}
+
+/**
+ * A table's box: on a narrow screen the table scrolls sideways inside it instead of widening the page; it is
+ * focusable (and named) so keyboard users can scroll it too.
+ */
+export function TableScroll({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <div className="table-wrap" tabIndex={0} role="region" aria-label={label}>
+      {children}
+    </div>
+  );
+}
+
+/** A table body row saying the rows are loading, spanning `columns`. */
+export function LoadingRow({ columns }: { columns: number }) {
+  return (
+    <tr>
+      <td colSpan={columns} className="muted empty" role="status" aria-busy="true" data-testid="loading">
+        Loading…
+      </td>
+    </tr>
   );
 }
 
@@ -105,12 +137,26 @@ export function Confirm({ message, confirmLabel, onConfirm, onCancel, busy }: { 
   );
 }
 
-/** Cursor paging forward (first/after) with a stack of previous cursors to go back. */
-export function Pager({ page, hasNext, onNewer, onOlder, loading }: { page: number; hasNext: boolean; onNewer: () => void; onOlder: () => void; loading: boolean }) {
+/** Cursor paging forward (first/after); back one page when the previous cursor is known, else to the newest. */
+export function Pager({
+  page,
+  knowsPrevious = true,
+  hasNext,
+  onNewer,
+  onOlder,
+  loading,
+}: {
+  page: number;
+  knowsPrevious?: boolean;
+  hasNext: boolean;
+  onNewer: () => void;
+  onOlder: () => void;
+  loading: boolean;
+}) {
   return (
     <nav className="pager" aria-label="Pages">
       <button type="button" className="button" onClick={onNewer} disabled={page === 0 || loading}>
-        ← Newer
+        {knowsPrevious || page <= 1 ? '← Newer' : '← Newest'}
       </button>
       <span className="muted">Page {page + 1}</span>
       <button type="button" className="button" onClick={onOlder} disabled={!hasNext || loading}>
@@ -118,19 +164,6 @@ export function Pager({ page, hasNext, onNewer, onOlder, loading }: { page: numb
       </button>
     </nav>
   );
-}
-
-/** Cursor-paging state: the `after` cursor of each page visited so far. */
-export function useCursorPages() {
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const page = cursors.length - 1;
-  return {
-    page,
-    after: cursors[page] ?? null,
-    older: (endCursor: string | null) => endCursor && setCursors((c) => [...c, endCursor]),
-    newer: () => setCursors((c) => (c.length > 1 ? c.slice(0, -1) : c)),
-    reset: () => setCursors([null]),
-  };
 }
 
 /** A page's title row with actions on the right. */

@@ -1,16 +1,16 @@
-import { useQuery } from 'urql';
 import { apiErrors } from '../api/errors';
 import { AUDIT_EVENT_QUERY, type AuditObject } from '../api/operations';
+import { useConsoleQuery } from '../app/connectivity';
 import { Link } from '../app/router';
 import { prettyJson } from '../components/format';
-import { ErrorBanner, PageHeader, Time } from '../components/ui';
+import { ErrorBanner, Loading, PageHeader, TableScroll, Time } from '../components/ui';
 
 /** One audit event in full: actor, targets, containers, location, message; every value as text. */
 export function AuditEventDetailPage({ org, id }: { org: string; id: string }) {
-  const [{ data, fetching, error }] = useQuery({ query: AUDIT_EVENT_QUERY, variables: { org, id } });
+  const [{ data, fetching, error }] = useConsoleQuery({ query: AUDIT_EVENT_QUERY, variables: { org, id } });
   const event = data?.auditEvent;
   if (!event) {
-    if (fetching) return <p className="muted">Loading…</p>;
+    if (fetching) return <Loading />;
     return (
       <>
         <ErrorBanner errors={apiErrors(error)} />
@@ -81,7 +81,7 @@ function ObjectsCard({ title, objects }: { title: string; objects: AuditObject[]
       {objects.length === 0 ? (
         <p className="muted empty">None.</p>
       ) : (
-        <div className="table-wrap">
+        <TableScroll label={title}>
           <table className="table">
             <thead>
               <tr>
@@ -102,7 +102,7 @@ function ObjectsCard({ title, objects }: { title: string; objects: AuditObject[]
               ))}
             </tbody>
           </table>
-        </div>
+        </TableScroll>
       )}
     </div>
   );

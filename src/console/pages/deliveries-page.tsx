@@ -1,13 +1,15 @@
-import { useMemo, useState } from 'react';
-import { useMutation, useQuery } from 'urql';
+import { useMemo } from 'react';
+import { useMutation } from 'urql';
 import { apiErrors } from '../api/errors';
 import { DELIVERIES_QUERY, REDELIVER, type DeliveryFilter, type DeliveryKind, type DeliveryStatus, type DeliverySummary } from '../api/operations';
 import { useLive } from '../app/live-attempts';
-import { Link } from '../app/router';
+import { useConsoleQuery } from '../app/connectivity';
+import { Link, navigateQuery, useSearchParams } from '../app/router';
 import { AttemptsChart } from '../components/attempts-chart';
 import { formatDurationMs, formatRelative } from '../components/format';
 import { useNow } from '../components/hooks';
-import { Badge, ErrorBanner, PageHeader, Pager, RefreshButton, Time, useCursorPages } from '../components/ui';
+import { Badge, ErrorBanner, LoadingRow, PageHeader, Pager, RefreshButton, TableScroll, Time } from '../components/ui';
+import { useUrlCursorPages, withFilter } from '../components/url-pages';
 
 /** Rows per page of the deliveries table. */
 const PAGE_SIZE = 20;
@@ -26,11 +28,13 @@ function lastAttempt(delivery: DeliverySummary) {
 
 /** The deliveries page: last hour's chart, filters, and a table kept current by the deliveryAttempts subscription. */
 export function DeliveriesPage({ org }: { org: string }) {
-  const [status, setStatus] = useState<DeliveryStatus | ''>('');
-  const [kind, setKind] = useState<DeliveryKind | ''>('');
-  const pages = useCursorPages();
+  // Status, kind and page live in the URL's query (?status=FAILED&kind=TEST), so a view can be shared.
+  const params = useSearchParams();
+  const status = STATUSES.find((s) => s === params.get('status')) ?? '';
+  const kind = KINDS.find((k) => k === params.get('kind')) ?? '';
+  const pages = useUrlCursorPages();
   const filter = useMemo<DeliveryFilter>(() => ({ ...(status ? { status } : {}), ...(kind ? { kind } : {}) }), [status, kind]);
-  const [{ data, fetching, error }, refetch] = useQuery({ query: DELIVERIES_QUERY, variables: { org, filter, first: PAGE_SIZE, after: pages.after } });
+  const [{ data, fetching, error }, refetch] = useConsoleQuery({ query: DELIVERIES_QUERY, variables: { org, filter, first: PAGE_SIZE, after: pages.after } });
   // When this page's data arrived: live attempts received after it are newer than the rows.
   const fetchedAtMs = useMemo(() => (data ? Date.now() : 0), [data]);
   const { attempts: live } = useLive();
@@ -57,10 +61,8 @@ export function DeliveriesPage({ org }: { org: string }) {
     return shown;
   }, [data, live, pages.page, filter, fetchedAtMs]);
 
-  const changeFilter = (next: () => void) => {
-    next();
-    pages.reset();
-  };
+  const changeFilter = (values: { status?: string; kind?: string }) => navigateQuery(withFilter(params, values));
+  const loading = !data && fetching;
 
   return (
     <>
@@ -76,7 +78,7 @@ export function DeliveriesPage({ org }: { org: string }) {
         <div className="filters" role="search">
           <label>
             Status
-            <select value={status} onChange={(e) => changeFilter(() => setStatus(e.target.value as DeliveryStatus | ''))} data-testid="filter-status">
+            <select value={status} onChange={(e) => changeFilter({ status: e.target.value })} data-testid="filter-status">
               <option value="">Any</option>
               {STATUSES.map((s) => (
                 <option key={s} value={s}>
@@ -87,7 +89,7 @@ export function DeliveriesPage({ org }: { org: string }) {
           </label>
           <label>
             Kind
-            <select value={kind} onChange={(e) => changeFilter(() => setKind(e.target.value as DeliveryKind | ''))} data-testid="filter-kind">
+            <select value={kind} onChange={(e) => changeFilter({ kind: e.target.value })} data-testid="filter-kind">
               <option value="">Any</option>
               {KINDS.map((k) => (
                 <option key={k} value={k}>
@@ -99,8 +101,8 @@ export function DeliveriesPage({ org }: { org: string }) {
           {fetching ? <span className="muted">Loading…</span> : null}
         </div>
         <ErrorBanner errors={apiErrors(error)} />
-        <div className="table-wrap">
-          <table className="table table-hover" data-testid="deliveries-table">
+        <TableScroll label="Deliveries">
+          <table className="table table-hover" data-testid="deliveries-table" aria-busy={loading}>
             <thead>
               <tr>
                 <th>Created</th>
@@ -111,14 +113,17 @@ export function DeliveriesPage({ org }: { org: string }) {
                 <th>Last code</th>
                 <th className="num">Duration</th>
                 <th>Next attempt</th>
-                <th aria-label="Actions" />
+                <th>
+                  <span className="visually-hidden">Actions</span>
+                </th>
               </tr>
             </thead>
             <tbody>
+              {loading ? <LoadingRow columns={9} /> : null}
               {rows.map((delivery) => (
                 <DeliveryRow key={delivery.id} org={org} delivery={delivery} nowMs={now} onRedelivered={() => refetch({ requestPolicy: 'network-only' })} />
               ))}
-              {rows.length === 0 && !fetching ? (
+              {rows.length === 0 && data && !fetching ? (
                 <tr>
                   <td colSpan={9} className="muted empty">
                     No deliveries{status || kind ? ' match these filters' : ' yet'}.
@@ -127,8 +132,8 @@ export function DeliveriesPage({ org }: { org: string }) {
               ) : null}
             </tbody>
           </table>
-        </div>
-        <Pager page={pages.page} hasNext={data?.deliveries.pageInfo.hasNextPage ?? false} loading={fetching} onNewer={pages.newer} onOlder={() => pages.older(data?.deliveries.pageInfo.endCursor ?? null)} />
+        </TableScroll>
+        <Pager page={pages.page} knowsPrevious={pages.knowsPrevious} hasNext={data?.deliveries.pageInfo.hasNextPage ?? false} loading={fetching} onNewer={pages.newer} onOlder={() => pages.older(data?.deliveries.pageInfo.endCursor ?? null)} />
       </div>
     </>
   );

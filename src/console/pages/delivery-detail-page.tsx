@@ -1,17 +1,18 @@
 import { useEffect, useMemo, useState } from 'react';
-import { useMutation, useQuery } from 'urql';
+import { useMutation } from 'urql';
 import { apiErrors } from '../api/errors';
 import { DELIVERY_QUERY, REDELIVER, type DeliverySummary } from '../api/operations';
 import { useLiveAttemptsOf } from '../app/live-attempts';
+import { useConsoleQuery } from '../app/connectivity';
 import { Link } from '../app/router';
 import { AttemptsTable, Countdown, mergeAttempts } from '../components/attempts-table';
 import { useNow } from '../components/hooks';
-import { Badge, ErrorBanner, PageHeader, Time } from '../components/ui';
+import { Badge, ErrorBanner, Loading, PageHeader, TableScroll, Time } from '../components/ui';
 import { isFinished } from './deliveries-page';
 
 /** One delivery: its state, every attempt (live), the events it carried, and redeliver once it has finished. */
 export function DeliveryDetailPage({ org, id }: { org: string; id: string }) {
-  const [{ data, fetching, error }, refetch] = useQuery({ query: DELIVERY_QUERY, variables: { org, id } });
+  const [{ data, fetching, error }, refetch] = useConsoleQuery({ query: DELIVERY_QUERY, variables: { org, id } });
   const fetchedAtMs = useMemo(() => (data ? Date.now() : 0), [data]);
   const live = useLiveAttemptsOf(id);
   const [redelivered, setRedelivered] = useState<{ delivery: DeliverySummary; atMs: number } | null>(null);
@@ -39,7 +40,7 @@ export function DeliveryDetailPage({ org, id }: { org: string; id: string }) {
   );
 
   if (!delivery || !current) {
-    if (fetching) return <p className="muted">Loading…</p>;
+    if (fetching) return <Loading />;
     return (
       <>
         <ErrorBanner errors={apiErrors(error)} />
@@ -63,6 +64,8 @@ export function DeliveryDetailPage({ org, id }: { org: string; id: string }) {
     }
   };
   const waiting = current.status === 'PENDING' || current.status === 'RETRYING';
+  // A TEST delivery's events are samples made up for it (never recorded): no audit-log page exists for them.
+  const sample = delivery.kind === 'TEST';
 
   return (
     <>
@@ -114,12 +117,17 @@ export function DeliveryDetailPage({ org, id }: { org: string; id: string }) {
         <AttemptsTable attempts={attempts} />
       </div>
       <div className="card">
-        <h2>Events carried</h2>
+        <h2>{sample ? 'Sample activities carried' : 'Events carried'}</h2>
+        {sample ? (
+          <p className="muted" data-testid="sample-note">
+            A test delivery carries made-up sample activities. They are not stored in the audit log, so they have no page of their own.
+          </p>
+        ) : null}
         {delivery.events.length === 0 ? (
-          <p className="muted empty">{delivery.kind === 'TEST' ? 'A test delivery carries sample activities, not recorded events.' : 'No events.'}</p>
+          <p className="muted empty">{sample ? 'No sample activities.' : 'No events.'}</p>
         ) : (
-          <div className="table-wrap">
-            <table className="table table-hover" data-testid="delivery-events">
+          <TableScroll label={sample ? 'Sample activities' : 'Events carried'}>
+            <table className={`table${sample ? '' : ' table-hover'}`} data-testid="delivery-events" data-sample={sample}>
               <thead>
                 <tr>
                   <th>Time</th>
@@ -131,19 +139,26 @@ export function DeliveryDetailPage({ org, id }: { org: string; id: string }) {
               <tbody>
                 {delivery.events.map((event) => (
                   <tr key={event.id}>
-                    <td>
-                      <Link to={`/audit-log/${encodeURIComponent(event.id)}`}>
+                    <td className="nowrap">
+                      {sample ? (
                         <Time iso={event.time} />
-                      </Link>
+                      ) : (
+                        <Link to={`/audit-log/${encodeURIComponent(event.id)}`} title={event.id}>
+                          <Time iso={event.time} />
+                        </Link>
+                      )}
                     </td>
-                    <td className="mono">{event.action}</td>
+                    <td className="mono">
+                      {event.action}
+                      {sample ? <span className="tag">sample, not stored</span> : null}
+                    </td>
                     <td>{event.actor.name ?? event.actor.email ?? event.actor.id}</td>
                     <td className="message-cell">{event.message ?? <span className="muted">—</span>}</td>
                   </tr>
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableScroll>
         )}
       </div>
     </>

@@ -23,7 +23,7 @@ export function SignInPage({ notice, onSignedIn }: { notice: string | null; onSi
   };
 
   return (
-    <div className="signin">
+    <main className="signin">
       <form className="card signin-card" onSubmit={(e) => void submit(e)} noValidate>
         <div className="signin-brand">
           <img src="/favicon.svg" alt="" width={36} height={36} />
@@ -66,6 +66,6 @@ export function SignInPage({ notice, onSignedIn }: { notice: string | null; onSi
           {busy ? 'Checking…' : 'Sign in'}
         </button>
       </form>
-    </div>
+    </main>
   );
 }

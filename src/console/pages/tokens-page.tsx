@@ -1,14 +1,15 @@
 import { useState, type FormEvent } from 'react';
-import { useMutation, useQuery } from 'urql';
+import { useMutation } from 'urql';
 import { apiErrors, formErrors } from '../api/errors';
 import { API_TOKENS_QUERY, CREATE_API_TOKEN, REVOKE_API_TOKEN, type ApiToken, type Role, type Viewer } from '../api/operations';
-import { Badge, Confirm, CopyButton, ErrorBanner, Field, PageHeader, Time } from '../components/ui';
+import { useConsoleQuery } from '../app/connectivity';
+import { Badge, Confirm, CopyButton, ErrorBanner, Field, LoadingRow, PageHeader, TableScroll, Time } from '../components/ui';
 
 const CREATE_CONTROLS: Record<string, string> = { 'input.role': 'role', 'input.label': 'label' };
 
 /** API tokens: create (the secret is shown once), list, revoke. */
 export function TokensPage({ org, viewer }: { org: string; viewer: Viewer }) {
-  const [{ data, fetching, error }, refetch] = useQuery({ query: API_TOKENS_QUERY, variables: { org } });
+  const [{ data, fetching, error }, refetch] = useConsoleQuery({ query: API_TOKENS_QUERY, variables: { org } });
   const reload = () => refetch({ requestPolicy: 'network-only' });
   return (
     <>
@@ -17,8 +18,8 @@ export function TokensPage({ org, viewer }: { org: string; viewer: Viewer }) {
       <div className="card">
         <h2>Tokens</h2>
         <ErrorBanner errors={apiErrors(error)} />
-        <div className="table-wrap">
-          <table className="table" data-testid="tokens-table">
+        <TableScroll label="Tokens">
+          <table className="table" data-testid="tokens-table" aria-busy={!data && fetching}>
             <thead>
               <tr>
                 <th>Label</th>
@@ -26,13 +27,16 @@ export function TokensPage({ org, viewer }: { org: string; viewer: Viewer }) {
                 <th>ID</th>
                 <th>Created</th>
                 <th>Last used</th>
-                <th aria-label="Actions" />
+                <th>
+                  <span className="visually-hidden">Actions</span>
+                </th>
               </tr>
             </thead>
             <tbody>
               {(data?.apiTokens ?? []).map((token) => (
                 <TokenRow key={token.id} org={org} token={token} isCurrent={token.id === viewer.tokenId} onRevoked={reload} />
               ))}
+              {!data && fetching ? <LoadingRow columns={6} /> : null}
               {data && data.apiTokens.length === 0 ? (
                 <tr>
                   <td colSpan={6} className="muted empty">
@@ -42,8 +46,7 @@ export function TokensPage({ org, viewer }: { org: string; viewer: Viewer }) {
               ) : null}
             </tbody>
           </table>
-        </div>
-        {fetching && !data ? <p className="muted">Loading…</p> : null}
+        </TableScroll>
       </div>
     </>
   );

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
-import { useClient, useMutation, useQuery } from 'urql';
+import { useClient, useMutation } from 'urql';
 import { apiErrors, formErrors, type ApiError } from '../api/errors';
 import {
   DELIVERY_QUERY,
@@ -14,15 +14,16 @@ import {
   type DeliverySummary,
   type Webhook,
 } from '../api/operations';
+import { useConsoleQuery } from '../app/connectivity';
 import { useLive, useLiveAttemptsOf } from '../app/live-attempts';
 import { Link } from '../app/router';
 import { AttemptsTable, Countdown, mergeAttempts } from '../components/attempts-table';
 import { useNow } from '../components/hooks';
-import { Badge, Confirm, CopyButton, ErrorBanner, Field, PageHeader, Time } from '../components/ui';
+import { Badge, Confirm, CopyButton, ErrorBanner, Field, Loading, PageHeader, Time } from '../components/ui';
 
 /** The webhook page: register, or show, edit, test and remove the organization's one webhook; its signing secret. */
 export function WebhookPage({ org }: { org: string }) {
-  const [{ data, fetching, error }, refetch] = useQuery({ query: WEBHOOK_QUERY, variables: { org } });
+  const [{ data, fetching, error }, refetch] = useConsoleQuery({ query: WEBHOOK_QUERY, variables: { org } });
   const [editing, setEditing] = useState(false);
   const { attempts } = useLive();
   const reload = () => refetch({ requestPolicy: 'network-only' });
@@ -34,7 +35,7 @@ export function WebhookPage({ org }: { org: string }) {
   }, [attemptCount, refetch]);
 
   if (!data) {
-    return fetching ? <p className="muted">Loading…</p> : <ErrorBanner errors={apiErrors(error)} />;
+    return fetching ? <Loading /> : <ErrorBanner errors={apiErrors(error)} />;
   }
   const webhook = data.webhook;
   if (!webhook) {

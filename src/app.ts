@@ -45,7 +45,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         databasePath: config.database.path,
         config: config.delivery,
         allowPrivateDestinations: config.allowPrivateDestinations,
-        deliveries: services.deliveries,
+        deliveries: services.deliveryPipeline,
         logger,
         ...(options.deliveryResolveHost ? { resolveHost: options.deliveryResolveHost } : {}),
       });

@@ -1,6 +1,7 @@
 import { ApiToken } from '../modules/api-tokens/api-token.entity.js';
 import { AuditEvent } from '../modules/audit-events/audit-event.entity.js';
-import { Delivery, DeliveryAttempt, DeliveryEvent, PendingEvent } from '../modules/deliveries/delivery.entity.js';
+import { Delivery, DeliveryAttempt, DeliveryEvent } from '../modules/deliveries/delivery.entity.js';
+import { PendingEvent } from '../modules/outbox/pending-event.entity.js';
 import { Organization } from '../modules/organizations/organization.entity.js';
 import { Webhook } from '../modules/webhooks/webhook.entity.js';
 

@@ -18,6 +18,13 @@ import { whenNotBusy } from './sqlite-busy.js';
 /** Prepared statements kept per connection; the ORM's SQL repeats, multi-row inserts vary by row count. */
 const STATEMENT_CACHE_SIZE = 256;
 
+/** SQLite has no boolean or date type: the ORM stores booleans as 0/1 and dates as epoch milliseconds, and so does this. */
+function toSqliteValue(value: unknown): unknown {
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (value instanceof Date) return value.getTime();
+  return value;
+}
+
 /**
  * One better-sqlite3 connection shared by several processes' worth of writers: statements outside a
  * transaction retry SQLITE_BUSY asynchronously, and prepared statements are reused.
@@ -37,12 +44,12 @@ class SharedFileConnection implements DatabaseConnection {
   }
 
   async *streamQuery<R>(compiled: CompiledQuery): AsyncIterableIterator<QueryResult<R>> {
-    for (const row of this.prepare(compiled.sql).iterate(compiled.parameters as unknown[])) yield { rows: [row as R] };
+    for (const row of this.prepare(compiled.sql).iterate(compiled.parameters.map(toSqliteValue))) yield { rows: [row as R] };
   }
 
   private run<R>(compiled: CompiledQuery): QueryResult<R> {
     const statement = this.prepare(compiled.sql);
-    const parameters = compiled.parameters as unknown[];
+    const parameters = compiled.parameters.map(toSqliteValue);
     if (statement.reader) return { rows: statement.all(parameters) as R[] };
     const { changes, lastInsertRowid } = statement.run(parameters);
     return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };

@@ -22,7 +22,7 @@ import {
 } from 'graphql';
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
 import { AppError } from '../lib/app-error.js';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../modules/audit-events/audit-event.service.js';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../lib/paging.js';
 
 /**
  * The limits every GraphQL operation (HTTP and graphql-ws) must stay within; anything over is

@@ -3,7 +3,7 @@ import type { DeliveryConfig } from '../config.js';
 import { createWebhookClient, type WebhookClient } from '../delivery/http-client.js';
 import type { Logger } from '../lib/logger.js';
 import type { DeliverySignals } from '../modules/deliveries/delivery-signals.js';
-import { USER_AGENT, type AttemptFailure, type DeliveryService } from '../modules/deliveries/delivery.service.js';
+import { USER_AGENT, type AttemptFailure, type DeliveryPipeline } from '../modules/deliveries/delivery-pipeline.js';
 import { KeyedSemaphore } from './keyed-semaphore.js';
 import { SqliteBackend } from './sqlite-backend/index.js';
 
@@ -26,7 +26,7 @@ export interface DeliveryRuntimeOptions {
   databasePath: string;
   config: DeliveryConfig;
   allowPrivateDestinations: boolean;
-  deliveries: DeliveryService;
+  deliveries: DeliveryPipeline;
   logger: Logger;
   /** Replaces DNS for delivery connections; the connect-time destination check still applies. */
   resolveHost?: (hostname: string) => Promise<string[]>;
@@ -188,9 +188,9 @@ export class DeliveryRuntime implements DeliverySignals {
         this.pumpAgain.delete(webhookId);
         let awaiting = await this.options.deliveries.countAwaitingFirstAttempt(webhookId);
         while (awaiting < this.options.config.webhookConcurrency && !this.stopping) {
-          const delivery = await this.options.deliveries.claimPending(webhookId);
+          const delivery = await this.options.deliveries.takeBatch(webhookId);
           if (!delivery) break;
-          await this.deliveryScheduled(delivery.id, delivery.nextAttemptAt ?? new Date(), webhookId);
+          await this.deliveryScheduled(delivery.id, delivery.runAt, webhookId);
           awaiting++;
           if (delivery.eventCount < this.options.config.maxBatchSize) break; // the outbox is empty
         }

@@ -3,9 +3,13 @@ import type { Config } from '../config.js';
 import { SecretBox } from '../lib/secret-box.js';
 import { ApiTokenService } from './api-tokens/api-token.service.js';
 import { AuditEventService } from './audit-events/audit-event.service.js';
-import { DeliveryService } from './deliveries/delivery.service.js';
+import { AttemptFeed } from './deliveries/attempt-feed.js';
+import { DeliveryOperations } from './deliveries/delivery-operations.js';
+import { DeliveryPipeline } from './deliveries/delivery-pipeline.js';
+import { DeliveryReadModel } from './deliveries/delivery-read-model.js';
 import { noDeliverySignals, type DeliverySignals } from './deliveries/delivery-signals.js';
 import { OrganizationService } from './organizations/organization.service.js';
+import { OutboxService } from './outbox/outbox.service.js';
 import { WebhookService, type DestinationPolicy } from './webhooks/webhook.service.js';
 
 /** The application's services, built once per process and shared by GraphQL, jobs and the CLI. */
@@ -14,7 +18,12 @@ export interface Services {
   apiTokens: ApiTokenService;
   auditEvents: AuditEventService;
   webhooks: WebhookService;
-  deliveries: DeliveryService;
+  /** The GraphQL read side of deliveries, with the live attempt feed. */
+  deliveries: DeliveryReadModel;
+  /** Test registrations and redeliveries. */
+  deliveryOperations: DeliveryOperations;
+  /** The worker side: batches and attempts (used by the job layer). */
+  deliveryPipeline: DeliveryPipeline;
   /** The job layer plugs in here at start-up; until then signals go nowhere. */
   setDeliverySignals(signals: DeliverySignals): void;
 }
@@ -24,23 +33,30 @@ export function createServices(orm: MikroORM, config: Config, overrides: { desti
   let signals: DeliverySignals = noDeliverySignals;
   const currentSignals = () => signals;
   const secrets = new SecretBox(config.secretKey, config.previousSecretKeys);
-  const auditEvents = new AuditEventService(orm, currentSignals);
+  const outbox = new OutboxService(orm);
+  const auditEvents = new AuditEventService(orm, outbox, currentSignals);
   const apiTokens = new ApiTokenService(orm, auditEvents);
   const organizations = new OrganizationService(orm, apiTokens);
+  const feed = new AttemptFeed();
+  let pipeline: DeliveryPipeline | null = null;
   const webhooks = new WebhookService(
     orm,
     secrets,
     auditEvents,
     { allowHttp: config.allowHttp, allowPrivateDestinations: config.allowPrivateDestinations, ...overrides.destinationPolicy },
-    currentSignals,
+    outbox,
+    () => pipeline!,
   );
-  const deliveries = new DeliveryService(orm, config.delivery, webhooks, auditEvents, currentSignals);
+  const deliveries = new DeliveryReadModel(orm, auditEvents, feed);
+  pipeline = new DeliveryPipeline(orm, config.delivery, webhooks, outbox, deliveries, feed, currentSignals);
   return {
     organizations,
     apiTokens,
     auditEvents,
     webhooks,
     deliveries,
+    deliveryOperations: new DeliveryOperations(orm, config.delivery, webhooks, currentSignals),
+    deliveryPipeline: pipeline,
     setDeliverySignals(next) {
       signals = next;
     },

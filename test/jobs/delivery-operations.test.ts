@@ -35,7 +35,7 @@ async function newOrg(receiver: Receiver) {
  * Waiting for this replaces "sleep long enough that a duplicate or a stray retry would have shown up".
  */
 async function quiescent(webhookId: string): Promise<boolean> {
-  const { deliveries } = server.app.services;
+  const deliveries = server.app.services.deliveryPipeline;
   if ((await deliveries.unfinished()).some((d) => d.webhookId === webhookId)) return false;
   if ((await deliveries.webhooksWithPendingEvents()).includes(webhookId)) return false;
   const rows = await server.app.orm.em.fork().getConnection().execute<{ n: number }[]>(

@@ -1,22 +1,19 @@
 import { isIP } from 'node:net';
-import { UniqueConstraintViolationException, type EntityManager, type MikroORM } from '@mikro-orm/sqlite';
+import type { EntityManager, MikroORM } from '@mikro-orm/sqlite';
+import { decodeCursor, pageSize, toPage, type Page } from '../../lib/paging.js';
+import { isUniqueViolation, sqlOf, type AuditEventRow } from '../../db/kysely.js';
 import { badInput } from '../../lib/app-error.js';
 import { isId, type IdPrefix } from '../../lib/ids.js';
 import type { Principal } from '../auth.js';
 import { principalActor } from '../auth.js';
-import type { DeliverySignals } from '../deliveries/delivery-signals.js';
-import { PendingEvent } from '../deliveries/delivery.entity.js';
-import { Webhook } from '../webhooks/webhook.entity.js';
+import type { OutboxSignals } from '../outbox/outbox-signals.js';
+import type { OutboxService } from '../outbox/outbox.service.js';
 import { AuditEvent, type ActorData, type AuditObjectData, type LocationData } from './audit-event.entity.js';
 
 /** The most events one recordAuditEvents call may carry. */
 export const MAX_BATCH_EVENTS = 1000;
 /** The largest event, serialized as JSON. */
 export const MAX_EVENT_BYTES = 64 * 1024;
-/** The largest `first` of a paged list (the query limits weigh pages with it too). */
-export const MAX_PAGE_SIZE = 500;
-/** The page size when `first` is omitted. */
-export const DEFAULT_PAGE_SIZE = 50;
 const ACTION_PATTERN = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$/;
 
 /** An audit event as a client submits it (the GraphQL input, or an internal caller). */
@@ -39,65 +36,12 @@ export interface AuditEventFilterData {
   to?: Date | null;
 }
 
-/** One page of a newest-first listing with an opaque cursor. */
-export interface Page<T> {
-  edges: { cursor: string; node: T }[];
-  pageInfo: { hasNextPage: boolean; endCursor: string | null };
-}
-
-/** Opaque cursors over (time, id): stable under inserts because ids break ties. */
-export function encodeCursor(time: Date, id: string): string {
-  return Buffer.from(JSON.stringify([time.getTime(), id]), 'utf8').toString('base64url');
-}
-
-/** The earliest and latest instants a DateTimeISO (years 0000 to 9999), and so a stored time, can hold. */
-const MIN_CURSOR_TIME_MS = Date.parse('0000-01-01T00:00:00.000Z');
-const MAX_CURSOR_TIME_MS = Date.parse('9999-12-31T23:59:59.999Z');
-/** Longer than any cursor encodeCursor makes; longer input is refused before decoding. */
-const MAX_CURSOR_LENGTH = 128;
-
-/**
- * Reads a cursor made by encodeCursor over ids with `prefix`: a time within the DateTimeISO range
- * and an id of that kind, encoded exactly as encodeCursor would. Anything else is BAD_USER_INPUT
- * on `field`, so no cursor can put NaN or a foreign string into SQL.
- */
-export function decodeCursor(cursor: string, prefix: IdPrefix, field = 'after'): { time: Date; id: string } {
-  if (cursor.length <= MAX_CURSOR_LENGTH && /^[A-Za-z0-9_-]+$/.test(cursor)) {
-    try {
-      const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-      if (Array.isArray(value) && value.length === 2) {
-        const [timeMs, id] = value as unknown[];
-        if (Number.isSafeInteger(timeMs) && (timeMs as number) >= MIN_CURSOR_TIME_MS && (timeMs as number) <= MAX_CURSOR_TIME_MS && isId(prefix, id)) {
-          const time = new Date(timeMs as number);
-          if (encodeCursor(time, id) === cursor) return { time, id };
-        }
-      }
-    } catch {
-      // not base64url JSON: fall through
-    }
-  }
-  throw badInput(field, 'the cursor is malformed; pass an endCursor from a previous page');
-}
-
-/** Validates `first` for every paginated listing. */
-export function pageSize(first: number | null | undefined, field = 'first'): number {
-  if (first === null || first === undefined) return DEFAULT_PAGE_SIZE;
-  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) throw badInput(field, `first must be between 1 and ${MAX_PAGE_SIZE}`);
-  return first;
-}
-
-/** Turns a (limit + 1)-row result into a page. */
-export function toPage<T extends { id: string }>(rows: T[], limit: number, timeOf: (row: T) => Date): Page<T> {
-  const nodes = rows.slice(0, limit);
-  const edges = nodes.map((node) => ({ cursor: encodeCursor(timeOf(node), node.id), node }));
-  return { edges, pageInfo: { hasNextPage: rows.length > limit, endCursor: edges.at(-1)?.cursor ?? null } };
-}
-
 /** Records and reads the audit log; recording also queues events for the organization's webhook. */
 export class AuditEventService {
   constructor(
     private readonly orm: MikroORM,
-    private readonly signals: () => DeliverySignals,
+    private readonly outbox: OutboxService,
+    private readonly signals: () => OutboxSignals,
   ) {}
 
   /** recordAuditEvent: one event; a repeated idempotency key returns the first event. */
@@ -121,7 +65,7 @@ export class AuditEventService {
         return events;
       } catch (error) {
         // Two writers raced on one idempotency key: the second attempt finds the winner's event.
-        if (error instanceof UniqueConstraintViolationException && attempt === 0) continue;
+        if (isUniqueViolation(error) && attempt === 0) continue;
         throw error;
       }
     }
@@ -153,11 +97,17 @@ export class AuditEventService {
     return events[0]!;
   }
 
+  /**
+   * The ingest hot path, inside the caller's transaction: a constant number of statements for any
+   * number of events (idempotency look-up, one multi-row INSERT per 500 events, the webhook look-up,
+   * the outbox INSERT), with no entity passing through the unit of work.
+   */
   private async insertEvents(
     em: EntityManager,
     organizationId: string,
     inputs: Required<AuditEventInputData>[],
   ): Promise<{ events: AuditEvent[]; webhookId: string | null }> {
+    const db = sqlOf(em);
     const keys = [...new Set(inputs.map((i) => i.idempotencyKey).filter((k): k is string => k !== null))];
     const existing = new Map<string, AuditEvent>();
     if (keys.length > 0) {
@@ -170,7 +120,7 @@ export class AuditEventService {
     const events = inputs.map((input) => {
       const known = input.idempotencyKey ? existing.get(input.idempotencyKey) : undefined;
       if (known) return known;
-      const event = em.create(AuditEvent, {
+      const event = Object.assign(new AuditEvent(), {
         organization: organizationId,
         time: input.time ?? receivedAt,
         action: input.action,
@@ -187,16 +137,16 @@ export class AuditEventService {
       created.push(event);
       return event;
     });
-    let webhookId: string | null = null;
-    if (created.length > 0) {
-      const webhook = await em.findOne(Webhook, { activeOrganization: organizationId }, { fields: ['id'] });
-      if (webhook) {
-        webhookId = webhook.id;
-        for (const event of created) em.create(PendingEvent, { event: event.id, webhook: webhook.id, enqueuedAt: receivedAt });
-      }
+    if (created.length === 0) return { events, webhookId: null };
+    for (let i = 0; i < created.length; i += INSERT_CHUNK_EVENTS) {
+      await db
+        .insertInto('audit_events')
+        .values(created.slice(i, i + INSERT_CHUNK_EVENTS).map(toRow))
+        .execute();
     }
-    await em.flush();
-    return { events, webhookId };
+    const webhook = await db.selectFrom('webhooks').select('id').where('active_organization', '=', organizationId).executeTakeFirst();
+    if (webhook) await this.outbox.enqueue(em, webhook.id, created.map((e) => e.id), receivedAt);
+    return { events, webhookId: webhook?.id ?? null };
   }
 
   /** One event of the organization, or null. */
@@ -231,6 +181,26 @@ export class AuditEventService {
     const rows = await this.orm.em.fork().find(AuditEvent, where, { orderBy: { time: 'desc', id: 'desc' }, limit: limit + 1 });
     return toPage(rows, limit, (e) => e.time);
   }
+}
+
+/** Rows per multi-row INSERT (12 parameters each): within both dialects' bound-parameter limits. */
+const INSERT_CHUNK_EVENTS = 500;
+
+function toRow(event: AuditEvent): AuditEventRow {
+  return {
+    id: event.id,
+    organization_id: event.organization,
+    time: event.time,
+    action: event.action,
+    actor_id: event.actorId,
+    actor: event.actor,
+    context: event.context,
+    container: event.container,
+    location: event.location,
+    message: event.message,
+    idempotency_key: event.idempotencyKey,
+    received_at: event.receivedAt,
+  };
 }
 
 function checkString(value: unknown, field: string, maxLength: number, options: { required?: boolean } = {}): string | null {

@@ -129,22 +129,6 @@ export class DeliveryEvent {
   position!: number;
 }
 
-/** The outbox: an event recorded while a webhook is active, not yet taken into a delivery. */
-@Entity({ tableName: 'pending_events' })
-@Index({ name: 'pending_events_webhook_idx', properties: ['webhook', 'enqueuedAt'] })
-export class PendingEvent {
-  [OptionalProps]?: 'enqueuedAt';
-
-  @ManyToOne({ entity: () => AuditEvent, mapToPk: true, primary: true, deleteRule: 'cascade', index: false })
-  event!: string;
-
-  @ManyToOne({ entity: () => Webhook, mapToPk: true, deleteRule: 'cascade', index: false })
-  webhook!: string;
-
-  @Property({ type: 'datetime' })
-  enqueuedAt: Date = new Date();
-}
-
 /** One HTTP request of a delivery, as the receiver answered it. */
 @ObjectType({ description: 'One HTTP request of a delivery and how the receiver answered.' })
 @Entity({ tableName: 'delivery_attempts' })

@@ -30,7 +30,7 @@ export class DeliveryResolver {
   @Authorized(Role.ADMIN)
   @Mutation(() => Delivery, { description: 'Sends a finished delivery again, same delivery id and events, with a fresh set of attempts.' })
   redeliver(@Arg('organizationId', () => ID) _organizationId: string, @Arg('deliveryId', () => ID) deliveryId: string, @Ctx() context: RequestContext): Promise<Delivery> {
-    return context.services.deliveries.redeliver(principalOf(context), deliveryId);
+    return context.services.deliveryOperations.redeliver(principalOf(context), deliveryId);
   }
 
   @Authorized(Role.ADMIN)

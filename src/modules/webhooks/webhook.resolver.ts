@@ -55,7 +55,7 @@ export class WebhookResolver {
   @Authorized(Role.ADMIN)
   @Mutation(() => Delivery, { description: 'Sends a few aggregated sample activities to the webhook after a brief delay; returns that TEST delivery.' })
   testWebhook(@Arg('organizationId', () => ID) _organizationId: string, @Ctx() context: RequestContext): Promise<Delivery> {
-    return context.services.deliveries.createTest(principalOf(context));
+    return context.services.deliveryOperations.createTest(principalOf(context));
   }
 
   @FieldResolver(() => WebhookAuthorization, { nullable: true, description: 'How requests authenticate to the receiver; never includes the secret part.' })

@@ -6,8 +6,7 @@ import { redactUrl } from '../../lib/redact-url.js';
 import { describeOpenFailure, type SecretBox } from '../../lib/secret-box.js';
 import type { AuditEventService } from '../audit-events/audit-event.service.js';
 import type { Principal } from '../auth.js';
-import type { DeliverySignals } from '../deliveries/delivery-signals.js';
-import { Delivery, DeliveryStatus, PendingEvent } from '../deliveries/delivery.entity.js';
+import type { OutboxService } from '../outbox/outbox.service.js';
 import { parseAuthorizationInput, type AuthorizationInputData } from './webhook-authorization.js';
 import { Webhook, WebhookStatus } from './webhook.entity.js';
 
@@ -45,6 +44,14 @@ const SEALED_COLUMNS = [
   { column: 'authorizationSealed', purpose: 'authorization' },
 ] as const;
 
+/** What removing a webhook needs from the deliveries module, implemented there (so this module never imports it). */
+export interface DeliveryCancellation {
+  /** Cancels the webhook's unfinished deliveries inside the removal's transaction; returns their ids. */
+  cancelInTransaction(em: EntityManager, webhookId: string, at: Date): Promise<string[]>;
+  /** After commit: lets the job layer drop the cancelled deliveries' jobs. */
+  afterCancelled(deliveryIds: string[]): Promise<void>;
+}
+
 /** Registers, edits and removes the organization's one webhook, and keeps its secrets sealed. */
 export class WebhookService {
   constructor(
@@ -52,7 +59,9 @@ export class WebhookService {
     private readonly secrets: SecretBox,
     private readonly auditEvents: AuditEventService,
     private readonly policy: DestinationPolicy,
-    private readonly signals: () => DeliverySignals,
+    private readonly outbox: OutboxService,
+    /** Wired in after construction (the deliveries module depends on this one, not the reverse). */
+    private readonly cancellation: () => DeliveryCancellation,
   ) {}
 
   /** The live registration, or null. */
@@ -157,12 +166,8 @@ export class WebhookService {
       webhook.activeOrganization = null;
       webhook.removedAt = now;
       webhook.updatedAt = now;
-      const unfinished = await em.find(Delivery, { webhook: webhook.id, status: { $in: [DeliveryStatus.PENDING, DeliveryStatus.RETRYING] } }, { fields: ['id'] });
-      const cancelledIds = unfinished.map((d) => d.id);
-      if (cancelledIds.length > 0) {
-        await em.nativeUpdate(Delivery, { id: { $in: cancelledIds } }, { status: DeliveryStatus.CANCELLED, nextAttemptAt: null, completedAt: now });
-      }
-      await em.nativeDelete(PendingEvent, { webhook: webhook.id });
+      const cancelledIds = await this.cancellation().cancelInTransaction(em, webhook.id, now);
+      await this.outbox.drop(em, webhook.id);
       await em.flush();
       await this.auditEvents.recordSystemEvent(em, principal, {
         action: 'audit_log_webhook_removed',
@@ -172,7 +177,7 @@ export class WebhookService {
       return { cancelledIds };
     });
     if (!result) return false;
-    if (result.cancelledIds.length > 0) await this.signals().deliveriesCancelled(result.cancelledIds);
+    await this.cancellation().afterCancelled(result.cancelledIds);
     return true;
   }
 

@@ -1,0 +1,258 @@
+import type { EntityManager, MikroORM } from '@mikro-orm/sqlite';
+import type { DeliveryConfig } from '../../config.js';
+import { sqlOf, type DeliveryAttemptRow } from '../../db/kysely.js';
+import type { SendOutcome, WebhookRequest } from '../../delivery/http-client.js';
+import { buildPayload, type PayloadEvent } from '../../delivery/payload.js';
+import { retryDelayMs } from '../../delivery/retry-policy.js';
+import { signatureHeaders } from '../../delivery/signing.js';
+import { newId } from '../../lib/ids.js';
+import { PACKAGE_VERSION } from '../../lib/package-info.js';
+import { redactUrl } from '../../lib/redact-url.js';
+import type { OutboxService } from '../outbox/outbox.service.js';
+import type { DeliveryCancellation } from '../webhooks/webhook.service.js';
+import type { WebhookService } from '../webhooks/webhook.service.js';
+import { Webhook } from '../webhooks/webhook.entity.js';
+import type { AttemptFeed } from './attempt-feed.js';
+import type { DeliveryReadModel } from './delivery-read-model.js';
+import type { DeliverySignals } from './delivery-signals.js';
+import { AttemptOutcome, Delivery, DeliveryAttempt, DeliveryKind, DeliveryStatus } from './delivery.entity.js';
+
+/** The package version sent as `user-agent: audithook/<version>`. */
+export const USER_AGENT = `audithook/${PACKAGE_VERSION}`;
+
+/** Why the attempt that just ran failed, for the job layer's log line; the URL is already redacted. */
+export interface AttemptFailure {
+  error: string;
+  statusCode: number | null;
+  webhookId: string;
+  redactedUrl: string;
+  /** Set for SECRET_UNREADABLE: which stored secret and why (a key id at most, never a key or a value). */
+  detail?: string;
+}
+
+/** What one attempt came to, as a value: done, or when to try again. */
+export type AttemptResult =
+  | { ok: true }
+  | { ok: false; retryAt: Date; failure?: AttemptFailure }
+  | { ok: false; retryAt: null; reason: 'exhausted' | 'finished' | 'cancelled' | 'missing'; failure?: AttemptFailure };
+
+/** Sends one request; the job layer passes its process-wide HTTP client in. */
+export type SendRequest = (request: WebhookRequest) => Promise<SendOutcome>;
+
+const UNFINISHED = [DeliveryStatus.PENDING, DeliveryStatus.RETRYING];
+
+/** Attempts per delivery: the first one and one per configured retry delay. */
+export function maxAttemptsOf(config: DeliveryConfig): number {
+  return config.retryDelaysMs.length + 1;
+}
+
+/**
+ * The worker side of delivery, top-down: outbox → batch (takeBatch) → attempt (send, record,
+ * publish). Each step is a few set-based statements; the job layer decides when each runs.
+ */
+export class DeliveryPipeline implements DeliveryCancellation {
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly config: DeliveryConfig,
+    private readonly webhooks: WebhookService,
+    private readonly outbox: OutboxService,
+    private readonly reads: DeliveryReadModel,
+    private readonly feed: AttemptFeed,
+    private readonly signals: () => DeliverySignals,
+  ) {}
+
+  /**
+   * Takes up to maxBatchSize waiting events of a webhook into one new delivery, in one transaction of
+   * four statements (claim, webhook, delivery, its event links), so each event lands in exactly one delivery.
+   */
+  async takeBatch(webhookId: string): Promise<{ id: string; eventCount: number; runAt: Date } | null> {
+    return this.orm.em.fork().transactional(async (em) => {
+      const claimed = await this.outbox.claim(em, webhookId, this.config.maxBatchSize);
+      if (claimed.length === 0) return null;
+      const db = sqlOf(em);
+      const webhook = await db.selectFrom('webhooks').select(['id', 'organization_id']).where('id', '=', webhookId).where('removed_at', 'is', null).executeTakeFirst();
+      if (!webhook) return null; // removed meanwhile: its outbox goes with it
+      const now = new Date();
+      const id = newId('dlv');
+      await db
+        .insertInto('deliveries')
+        .values({
+          id,
+          organization_id: webhook.organization_id,
+          webhook_id: webhookId,
+          kind: DeliveryKind.EVENTS,
+          status: DeliveryStatus.PENDING,
+          event_count: claimed.length,
+          attempt_count: 0,
+          max_attempts: maxAttemptsOf(this.config),
+          next_attempt_at: now,
+          created_at: now,
+          completed_at: null,
+          sample_events: null,
+        })
+        .execute();
+      await db
+        .insertInto('delivery_events')
+        .values(claimed.map((event, position) => ({ delivery_id: id, event_id: event.eventId, position })))
+        .execute();
+      return { id, eventCount: claimed.length, runAt: now };
+    });
+  }
+
+  /** Webhooks with events waiting in the outbox (start-up recovery and the sweep). */
+  webhooksWithPendingEvents(): Promise<string[]> {
+    return this.outbox.waitingWebhooks();
+  }
+
+  /** Deliveries that still owe an attempt, with when and which attempt (for start-up recovery). */
+  async unfinished(): Promise<{ id: string; webhookId: string; attemptNumber: number; runAt: Date }[]> {
+    const rows = await this.orm.em.fork().find(Delivery, { status: { $in: UNFINISHED } }, { fields: ['id', 'webhook', 'attemptCount', 'nextAttemptAt', 'createdAt'] });
+    return rows.map((d) => ({ id: d.id, webhookId: d.webhook, attemptNumber: d.attemptCount + 1, runAt: d.nextAttemptAt ?? d.createdAt }));
+  }
+
+  /** How many of a webhook's deliveries are waiting for their first attempt (to hold back new batches). */
+  async countAwaitingFirstAttempt(webhookId: string): Promise<number> {
+    return this.orm.em.fork().count(Delivery, { webhook: webhookId, kind: DeliveryKind.EVENTS, status: DeliveryStatus.PENDING, attemptCount: 0 });
+  }
+
+  /** DeliveryCancellation: the webhook goes, so do its unfinished deliveries (one statement, in the caller's transaction). */
+  async cancelInTransaction(em: EntityManager, webhookId: string, at: Date): Promise<string[]> {
+    const rows = await sqlOf(em)
+      .updateTable('deliveries')
+      .set({ status: DeliveryStatus.CANCELLED, next_attempt_at: null, completed_at: at })
+      .where('webhook_id', '=', webhookId)
+      .where('status', 'in', UNFINISHED)
+      .returning('id')
+      .execute();
+    return rows.map((row) => row.id);
+  }
+
+  /** DeliveryCancellation, after commit: their jobs are no longer needed. */
+  async afterCancelled(deliveryIds: string[]): Promise<void> {
+    if (deliveryIds.length > 0) await this.signals().deliveriesCancelled(deliveryIds);
+  }
+
+  /**
+   * Performs attempt `attemptNumber` of a delivery: signs with the webhook's current secrets, sends,
+   * and records the attempt and the delivery's new state in one transaction. Idempotent per
+   * attempt number: when that attempt is already recorded (a job re-run after a crash), nothing is
+   * sent again and the recorded schedule is returned.
+   */
+  async attempt(deliveryId: string, attemptNumber: number, send: SendRequest): Promise<AttemptResult> {
+    const em = this.orm.em.fork();
+    const delivery = await em.findOne(Delivery, { id: deliveryId });
+    if (!delivery) return { ok: false, retryAt: null, reason: 'missing' };
+    if (delivery.status === DeliveryStatus.CANCELLED) return { ok: false, retryAt: null, reason: 'cancelled' };
+    if (!UNFINISHED.includes(delivery.status)) return { ok: false, retryAt: null, reason: 'finished' };
+    if (delivery.attemptCount >= attemptNumber) {
+      return delivery.nextAttemptAt ? { ok: false, retryAt: delivery.nextAttemptAt } : { ok: false, retryAt: null, reason: 'finished' };
+    }
+    const webhook = await em.findOne(Webhook, { id: delivery.webhook });
+    if (!webhook || webhook.removedAt) {
+      await sqlOf(em)
+        .updateTable('deliveries')
+        .set({ status: DeliveryStatus.CANCELLED, next_attempt_at: null, completed_at: new Date() })
+        .where('id', '=', delivery.id)
+        .where('status', 'in', UNFINISHED)
+        .execute();
+      return { ok: false, retryAt: null, reason: 'cancelled' };
+    }
+    const settings = this.webhooks.sendSettings(webhook);
+    const startedAt = new Date();
+    let outcome: SendOutcome;
+    if (settings.ok) {
+      const body = buildPayload(
+        { deliveryId: delivery.id, organizationId: delivery.organization, createdAt: delivery.createdAt, test: delivery.kind === DeliveryKind.TEST },
+        await this.payloadEvents(delivery),
+      );
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        'user-agent': USER_AGENT,
+        ...signatureHeaders({ webhookId: delivery.id, timestampSec: Math.floor(startedAt.getTime() / 1000), body, secrets: settings.settings.signingSecrets }),
+      };
+      if (settings.settings.authorization) headers.authorization = settings.settings.authorization;
+      outcome = await send({ url: settings.settings.url, headers, body });
+    } else {
+      // Nothing is sent without its credentials and signature; the attempt fails and retries on schedule (a restart with the right key fixes it).
+      outcome = { ok: false, statusCode: null, error: settings.error, responseBody: null, durationMs: 0, retryAfterMs: null };
+    }
+    const failure: AttemptFailure | undefined = outcome.ok
+      ? undefined
+      : { error: outcome.error, statusCode: outcome.statusCode, webhookId: webhook.id, redactedUrl: redactUrl(webhook.url), ...(settings.ok ? {} : { detail: settings.detail }) };
+
+    const delayMs = outcome.ok ? null : retryDelayMs({ attemptNumber, delaysMs: this.config.retryDelaysMs, retryAfterMs: outcome.retryAfterMs });
+    const finishedAt = new Date();
+    const nextAttemptAt = delayMs === null ? null : new Date(finishedAt.getTime() + delayMs);
+    const committed = await this.orm.em.fork().transactional(async (tx) => {
+      const db = sqlOf(tx);
+      const status = outcome.ok ? DeliveryStatus.SUCCEEDED : nextAttemptAt ? DeliveryStatus.RETRYING : DeliveryStatus.FAILED;
+      // Guarded on the state we read: a delivery cancelled meanwhile keeps its CANCELLED status.
+      const updated = await db
+        .updateTable('deliveries')
+        .set({ status, attempt_count: attemptNumber, next_attempt_at: nextAttemptAt, completed_at: status === DeliveryStatus.RETRYING ? null : finishedAt })
+        .where('id', '=', delivery.id)
+        .where('status', 'in', UNFINISHED)
+        .where('attempt_count', '=', delivery.attemptCount)
+        .executeTakeFirst();
+      const applied = Number(updated.numUpdatedRows) === 1;
+      const attempt = Object.assign(new DeliveryAttempt(), {
+        id: newId('att'),
+        delivery: delivery.id,
+        webhook: webhook.id,
+        organization: delivery.organization,
+        attemptNumber,
+        outcome: outcome.ok ? AttemptOutcome.SUCCEEDED : AttemptOutcome.FAILED,
+        statusCode: outcome.statusCode,
+        error: outcome.ok ? null : outcome.error,
+        responseBody: outcome.responseBody,
+        durationMs: outcome.durationMs,
+        startedAt,
+        willRetry: applied && nextAttemptAt !== null,
+        nextAttemptAt: applied ? nextAttemptAt : null,
+      });
+      await db.insertInto('delivery_attempts').values(attemptRow(attempt)).execute();
+      await db
+        .updateTable('webhooks')
+        .set(outcome.ok ? { last_attempt_at: startedAt, last_success_at: finishedAt } : { last_attempt_at: startedAt, last_failure_at: finishedAt })
+        .where('id', '=', webhook.id)
+        .execute();
+      return { attempt, updated: applied };
+    });
+    const { attempt } = committed;
+    this.feed.publish(attempt);
+    if (!committed.updated) return { ok: false, retryAt: null, reason: 'cancelled', ...(failure ? { failure } : {}) };
+    if (outcome.ok) return { ok: true };
+    return nextAttemptAt ? { ok: false, retryAt: nextAttemptAt, failure: failure! } : { ok: false, retryAt: null, reason: 'exhausted', failure: failure! };
+  }
+
+  private async payloadEvents(delivery: Delivery): Promise<PayloadEvent[]> {
+    return (await this.reads.events(delivery)).map((event) => ({
+      id: event.id,
+      time: event.time,
+      action: event.action,
+      actor: { ...event.actor },
+      context: event.context.map((o) => ({ ...o })),
+      container: event.container.map((o) => ({ ...o })),
+      location: event.location ? { ...event.location } : null,
+      message: event.message,
+    }));
+  }
+}
+
+function attemptRow(attempt: DeliveryAttempt): DeliveryAttemptRow {
+  return {
+    id: attempt.id,
+    delivery_id: attempt.delivery,
+    webhook_id: attempt.webhook,
+    organization_id: attempt.organization,
+    attempt_number: attempt.attemptNumber,
+    outcome: attempt.outcome,
+    status_code: attempt.statusCode,
+    error: attempt.error,
+    response_body: attempt.responseBody,
+    duration_ms: attempt.durationMs,
+    started_at: attempt.startedAt,
+    will_retry: attempt.willRetry,
+    next_attempt_at: attempt.nextAttemptAt,
+  };
+}

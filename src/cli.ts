@@ -7,7 +7,7 @@ import { openDatabase } from './db/orm.js';
 import { AppError } from './lib/app-error.js';
 import { createLogger } from './lib/logger.js';
 import { describeStartupFailure } from './lib/startup-failure.js';
-import { Role } from './modules/api-tokens/api-token.entity.js';
+import { Role } from './modules/roles.js';
 import { createServices } from './modules/services.js';
 
 const USAGE = `usage: audithook <command>

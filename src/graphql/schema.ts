@@ -4,12 +4,12 @@ import { ApiTokenResolver } from '../modules/api-tokens/api-token.resolver.js';
 import { AuditEventResolver } from '../modules/audit-events/audit-event.resolver.js';
 import { DeliveryAttemptResolver, DeliveryResolver } from '../modules/deliveries/delivery.resolver.js';
 import { OrganizationResolver } from '../modules/organizations/organization.resolver.js';
-import { WebhookResolver } from '../modules/webhooks/webhook.resolver.js';
+import { OrganizationWebhookResolver, WebhookResolver } from '../modules/webhooks/webhook.resolver.js';
 import { authChecker } from './auth-checker.js';
 import { inputGuard } from './input-guard.js';
 
 /** Every resolver of the API, in one list so the schema, its emitted SDL and the tests agree. */
-export const resolvers = [OrganizationResolver, ApiTokenResolver, WebhookResolver, AuditEventResolver, DeliveryResolver, DeliveryAttemptResolver] as const;
+export const resolvers = [OrganizationResolver, ApiTokenResolver, WebhookResolver, OrganizationWebhookResolver, AuditEventResolver, DeliveryResolver, DeliveryAttemptResolver] as const;
 
 /** Every subscription brings its own `subscribe` (the attempt feed); type-graphql still wants a topic PubSub. */
 const topicsUnused = {

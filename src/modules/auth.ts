@@ -1,4 +1,4 @@
-import type { Role } from './api-tokens/api-token.entity.js';
+import type { Role } from './roles.js';
 
 /** Who is calling: resolved once per request (or WebSocket connection) from the bearer token. */
 export interface Principal {

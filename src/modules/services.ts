@@ -44,7 +44,6 @@ export function createServices(orm: MikroORM, config: Config, overrides: { desti
     secrets,
     auditEvents,
     { allowHttp: config.allowHttp, allowPrivateDestinations: config.allowPrivateDestinations, ...overrides.destinationPolicy },
-    outbox,
     () => pipeline!,
   );
   const deliveries = new DeliveryReadModel(orm, auditEvents, feed);

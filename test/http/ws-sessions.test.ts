@@ -168,7 +168,7 @@ describe('connection lifetime and initialisation', () => {
     const tracked = trackedClient(server, server.adminToken);
     subscribeMany(tracked.client, server.orgId, 1);
     const openedAt = Date.now();
-    await waitFor(() => server.app.services.deliveries.feed.listenerCount(server.orgId) === 1);
+    // No wait for the subscription here: on a loaded machine it may start late, and the lifetime counts from the connection.
     const closed = await tracked.closed;
     expect(closed.code).toBe(1000);
     expect(closed.reason).toMatch(/lifetime/);

@@ -1,22 +1,11 @@
 import { OptionalProps } from '@mikro-orm/core';
 import { Entity, Enum, Index, ManyToOne, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
-import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, ID, ObjectType } from 'type-graphql';
 import { newId } from '../../lib/ids.js';
 import { Organization } from '../organizations/organization.entity.js';
+import { Role } from '../roles.js';
 
-/** What a token may do: ADMIN manages everything of its organization, INGEST only records events. */
-export enum Role {
-  ADMIN = 'ADMIN',
-  INGEST = 'INGEST',
-}
-
-registerEnumType(Role, {
-  name: 'Role',
-  valuesConfig: {
-    ADMIN: { description: 'Manages the webhook and tokens, reads the audit log and deliveries, subscribes to attempts.' },
-    INGEST: { description: 'Records audit events; nothing else.' },
-  },
-});
+export { Role };
 
 /** A bearer credential; only the SHA-256 of its secret is kept, so a leaked database holds no usable token. */
 @ObjectType({ description: 'An API token of the organization; its secret is never shown again after creation.' })

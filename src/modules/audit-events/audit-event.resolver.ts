@@ -1,5 +1,5 @@
 import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
-import { Role } from '../api-tokens/api-token.entity.js';
+import { Role } from '../roles.js';
 import type { RequestContext } from '../request-context.js';
 import { AuditEvent } from './audit-event.entity.js';
 import { AuditEventConnection, AuditEventFilter, AuditEventInput } from './audit-event.inputs.js';

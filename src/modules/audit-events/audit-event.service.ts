@@ -6,8 +6,6 @@ import { badInput } from '../../lib/app-error.js';
 import { isId, type IdPrefix } from '../../lib/ids.js';
 import type { Principal } from '../auth.js';
 import { principalActor } from '../auth.js';
-import type { OutboxSignals } from '../outbox/outbox-signals.js';
-import type { OutboxService } from '../outbox/outbox.service.js';
 import { AuditEvent, type ActorData, type AuditObjectData, type LocationData } from './audit-event.entity.js';
 
 /** The most events one recordAuditEvents call may carry. */
@@ -36,12 +34,23 @@ export interface AuditEventFilterData {
   to?: Date | null;
 }
 
+/** Where recorded events wait for the organization's webhook: the outbox module implements it (this module does not import it). */
+export interface EventQueue {
+  /** Queues events for a webhook inside the recording transaction. */
+  enqueue(em: EntityManager, webhookId: string, eventIds: readonly string[], enqueuedAt: Date): Promise<void>;
+}
+
+/** Told after commit that a webhook's queue has new events (the job layer implements it). */
+export interface EventQueueSignals {
+  eventsQueued(webhookId: string): void;
+}
+
 /** Records and reads the audit log; recording also queues events for the organization's webhook. */
 export class AuditEventService {
   constructor(
     private readonly orm: MikroORM,
-    private readonly outbox: OutboxService,
-    private readonly signals: () => OutboxSignals,
+    private readonly outbox: EventQueue,
+    private readonly signals: () => EventQueueSignals,
   ) {}
 
   /** recordAuditEvent: one event; a repeated idempotency key returns the first event. */

@@ -115,8 +115,9 @@ export class DeliveryPipeline implements DeliveryCancellation {
     return this.orm.em.fork().count(Delivery, { webhook: webhookId, kind: DeliveryKind.EVENTS, status: DeliveryStatus.PENDING, attemptCount: 0 });
   }
 
-  /** DeliveryCancellation: the webhook goes, so do its unfinished deliveries (one statement, in the caller's transaction). */
+  /** DeliveryCancellation: the webhook goes, so do its unfinished deliveries and its outbox (two statements, in the caller's transaction). */
   async cancelInTransaction(em: EntityManager, webhookId: string, at: Date): Promise<string[]> {
+    await this.outbox.drop(em, webhookId);
     const rows = await sqlOf(em)
       .updateTable('deliveries')
       .set({ status: DeliveryStatus.CANCELLED, next_attempt_at: null, completed_at: at })

@@ -1,10 +1,10 @@
-import type { OutboxSignals } from '../outbox/outbox-signals.js';
+import type { EventQueueSignals } from '../audit-events/audit-event.service.js';
 
 /**
  * How modules tell the job layer that work is waiting, without importing it (dependencies point
  * from jobs to modules, never back). The composition root wires an implementation in.
  */
-export interface DeliverySignals extends OutboxSignals {
+export interface DeliverySignals extends EventQueueSignals {
   /** A delivery must be attempted at `runAt` (a new, test or redelivered one). */
   deliveryScheduled(deliveryId: string, runAt: Date): Promise<void>;
   /** The webhook's unfinished deliveries were cancelled; drop their jobs. */

@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { AppError } from '../../lib/app-error.js';
-import { Role } from '../api-tokens/api-token.entity.js';
+import { Role } from '../roles.js';
 import { AuditEvent } from '../audit-events/audit-event.entity.js';
 import { admitSubscription, principalOf, type RequestContext } from '../request-context.js';
 import { Delivery, DeliveryAttempt } from './delivery.entity.js';
@@ -31,6 +31,12 @@ export class DeliveryResolver {
   @Mutation(() => Delivery, { description: 'Sends a finished delivery again, same delivery id and events, with a fresh set of attempts.' })
   redeliver(@Arg('organizationId', () => ID) _organizationId: string, @Arg('deliveryId', () => ID) deliveryId: string, @Ctx() context: RequestContext): Promise<Delivery> {
     return context.services.deliveryOperations.redeliver(principalOf(context), deliveryId);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => Delivery, { description: 'Sends a few aggregated sample activities to the webhook after a brief delay; returns that TEST delivery.' })
+  testWebhook(@Arg('organizationId', () => ID) _organizationId: string, @Ctx() context: RequestContext): Promise<Delivery> {
+    return context.services.deliveryOperations.createTest(principalOf(context));
   }
 
   @Authorized(Role.ADMIN)

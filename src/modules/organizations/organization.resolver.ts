@@ -1,8 +1,7 @@
-import { Arg, Authorized, Ctx, Field, FieldResolver, ID, ObjectType, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, Field, ID, ObjectType, Query, Resolver } from 'type-graphql';
 import { AppError } from '../../lib/app-error.js';
-import { Role } from '../api-tokens/api-token.entity.js';
+import { Role } from '../roles.js';
 import { principalOf, type RequestContext } from '../request-context.js';
-import { Webhook } from '../webhooks/webhook.entity.js';
 import { Organization } from './organization.entity.js';
 
 /** The caller: the organization and role its API token grants. */
@@ -13,7 +12,7 @@ export class Viewer {
   @Field(() => ID) tokenId!: string;
 }
 
-/** viewer, organization and Organization.webhook. */
+/** viewer and organization (Organization.webhook lives with the webhooks module). */
 @Resolver(() => Organization)
 export class OrganizationResolver {
   @Authorized()
@@ -32,11 +31,5 @@ export class OrganizationResolver {
     const organization = await context.services.organizations.get(id);
     if (!organization) throw new AppError('NOT_FOUND', `no organization ${id}`, 'id');
     return organization;
-  }
-
-  @FieldResolver(() => Webhook, { nullable: true })
-  async webhook(@Root() organization: Organization, @Ctx() context: RequestContext): Promise<Webhook | null> {
-    if (context.principal?.role !== Role.ADMIN || context.principal.organizationId !== organization.id) return null;
-    return context.loaders.webhook.load(organization.id);
   }
 }

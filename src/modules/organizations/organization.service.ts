@@ -1,14 +1,19 @@
 import type { MikroORM } from '@mikro-orm/sqlite';
 import { badInput } from '../../lib/app-error.js';
-import { Role } from '../api-tokens/api-token.entity.js';
-import type { ApiTokenService } from '../api-tokens/api-token.service.js';
+import { Role } from '../roles.js';
+import type { EntityManager } from '@mikro-orm/sqlite';
 import { Organization } from './organization.entity.js';
+
+/** Issues tokens inside a caller's transaction: the api-tokens module implements it (this module does not import it). */
+export interface TokenIssuer {
+  createInTransaction(em: EntityManager, organizationId: string, role: Role, label: string | null): Promise<{ token: string; apiToken: { id: string } }>;
+}
 
 /** Creates organizations (from the CLI) and reads them. */
 export class OrganizationService {
   constructor(
     private readonly orm: MikroORM,
-    private readonly apiTokens: ApiTokenService,
+    private readonly apiTokens: TokenIssuer,
   ) {}
 
   /** A new organization and its first ADMIN token, in one transaction so neither exists alone. */

@@ -1,5 +1,6 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/sqlite';
 import { sqlOf } from '../../db/kysely.js';
+import type { EventQueue } from '../audit-events/audit-event.service.js';
 
 /** An event taken out of the outbox, with when it was enqueued (to keep the batch in recording order). */
 export interface ClaimedEvent {
@@ -14,7 +15,7 @@ const INSERT_CHUNK_ROWS = 1_000;
  * The outbox (`pending_events`): events recorded while a webhook is active and not yet taken into a
  * delivery. The only writer of that table; every statement is set-based and portable SQL.
  */
-export class OutboxService {
+export class OutboxService implements EventQueue {
   constructor(private readonly orm: MikroORM) {}
 
   /** Queues events for a webhook inside the caller's transaction (the one that records them): one INSERT. */

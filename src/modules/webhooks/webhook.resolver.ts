@@ -1,7 +1,7 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { Role } from '../api-tokens/api-token.entity.js';
-import { Delivery } from '../deliveries/delivery.entity.js';
+import { Role } from '../roles.js';
 import { principalOf, type RequestContext } from '../request-context.js';
+import { Organization } from '../organizations/organization.entity.js';
 import { Webhook } from './webhook.entity.js';
 import { RegisterWebhookInput, UpdateWebhookInput, WebhookAuthorization } from './webhook.inputs.js';
 
@@ -52,14 +52,18 @@ export class WebhookResolver {
     return context.services.webhooks.rotateSigningSecret(principalOf(context));
   }
 
-  @Authorized(Role.ADMIN)
-  @Mutation(() => Delivery, { description: 'Sends a few aggregated sample activities to the webhook after a brief delay; returns that TEST delivery.' })
-  testWebhook(@Arg('organizationId', () => ID) _organizationId: string, @Ctx() context: RequestContext): Promise<Delivery> {
-    return context.services.deliveryOperations.createTest(principalOf(context));
-  }
-
   @FieldResolver(() => WebhookAuthorization, { nullable: true, description: 'How requests authenticate to the receiver; never includes the secret part.' })
   authorization(@Root() webhook: Webhook): WebhookAuthorization | null {
     return webhook.authorizationScheme ? { scheme: webhook.authorizationScheme, username: webhook.authorizationUsername } : null;
+  }
+}
+
+/** Organization.webhook: declared here so the organizations module does not depend on this one. */
+@Resolver(() => Organization)
+export class OrganizationWebhookResolver {
+  @FieldResolver(() => Webhook, { nullable: true })
+  async webhook(@Root() organization: Organization, @Ctx() context: RequestContext): Promise<Webhook | null> {
+    if (context.principal?.role !== Role.ADMIN || context.principal.organizationId !== organization.id) return null;
+    return context.loaders.webhook.load(organization.id);
   }
 }

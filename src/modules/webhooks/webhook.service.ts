@@ -6,7 +6,6 @@ import { redactUrl } from '../../lib/redact-url.js';
 import { describeOpenFailure, type SecretBox } from '../../lib/secret-box.js';
 import type { AuditEventService } from '../audit-events/audit-event.service.js';
 import type { Principal } from '../auth.js';
-import type { OutboxService } from '../outbox/outbox.service.js';
 import { parseAuthorizationInput, type AuthorizationInputData } from './webhook-authorization.js';
 import { Webhook, WebhookStatus } from './webhook.entity.js';
 
@@ -44,9 +43,9 @@ const SEALED_COLUMNS = [
   { column: 'authorizationSealed', purpose: 'authorization' },
 ] as const;
 
-/** What removing a webhook needs from the deliveries module, implemented there (so this module never imports it). */
+/** What removing a webhook needs from the delivery side, implemented there (so this module never imports it). */
 export interface DeliveryCancellation {
-  /** Cancels the webhook's unfinished deliveries inside the removal's transaction; returns their ids. */
+  /** Cancels the webhook's unfinished deliveries and drops its outbox, inside the removal's transaction; returns the cancelled ids. */
   cancelInTransaction(em: EntityManager, webhookId: string, at: Date): Promise<string[]>;
   /** After commit: lets the job layer drop the cancelled deliveries' jobs. */
   afterCancelled(deliveryIds: string[]): Promise<void>;
@@ -59,7 +58,6 @@ export class WebhookService {
     private readonly secrets: SecretBox,
     private readonly auditEvents: AuditEventService,
     private readonly policy: DestinationPolicy,
-    private readonly outbox: OutboxService,
     /** Wired in after construction (the deliveries module depends on this one, not the reverse). */
     private readonly cancellation: () => DeliveryCancellation,
   ) {}
@@ -167,7 +165,6 @@ export class WebhookService {
       webhook.removedAt = now;
       webhook.updatedAt = now;
       const cancelledIds = await this.cancellation().cancelInTransaction(em, webhook.id, now);
-      await this.outbox.drop(em, webhook.id);
       await em.flush();
       await this.auditEvents.recordSystemEvent(em, principal, {
         action: 'audit_log_webhook_removed',

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import type { Config } from './config.js';
 import { openDatabase, type MikroORM } from './db/orm.js';
-import { startHttpServer, type HttpServerHandle, type RouteHandler } from './graphql/http-server.js';
+import { startHttpServer, type HttpServerHandle, type RouteHandler } from './http/server.js';
 import { createSchema } from './graphql/schema.js';
 import { DeliveryRuntime } from './jobs/delivery-runtime.js';
 import type { WsSessionLimits, WsSessions } from './http/ws-sessions.js';

@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import type { RouteHandler } from '../graphql/http-server.js';
+import type { RouteHandler } from '../http/server.js';
 import { packageRoot } from '../lib/package-info.js';
 
 /** Where the admin console's client routes live; any path under these serves the console's index.html. */

@@ -6,16 +6,16 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import { DEFAULT_WS_LIMITS, WsSessions, type WsSession, type WsSessionLimits } from '../http/ws-sessions.js';
+import { DEFAULT_WS_LIMITS, WsSessions, type WsSession, type WsSessionLimits } from './ws-sessions.js';
 import { AppError } from '../lib/app-error.js';
 import type { Logger } from '../lib/logger.js';
 import { createLoaders } from '../modules/loaders.js';
 import type { RequestContext } from '../modules/request-context.js';
 import type { Services } from '../modules/services.js';
-import { createErrorFormatter } from './errors.js';
-import { documentTooDeep, MAX_DOCUMENT_DEPTH } from './input-guard.js';
-import { limitedWsOperation, limitParseOptions, limitValidationRules, queryCostPlugin } from './limits.js';
-import { operationLoggingPlugin } from './logging-plugin.js';
+import { createErrorFormatter } from '../graphql/errors.js';
+import { documentTooDeep, MAX_DOCUMENT_DEPTH } from '../graphql/input-guard.js';
+import { limitedWsOperation, limitParseOptions, limitValidationRules, queryCostPlugin } from '../graphql/limits.js';
+import { operationLoggingPlugin } from '../graphql/logging-plugin.js';
 
 /** Request bodies above this are refused with 413 before they are parsed. */
 export const MAX_BODY_BYTES = 1024 * 1024;

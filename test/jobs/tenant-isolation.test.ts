@@ -27,14 +27,20 @@ interface HangingReceiver {
   requests: number;
   /** Sockets the client gave up on (its request timed out). */
   abandoned: number;
+  /** Most requests this receiver ever held open at once. */
+  maxOpen: number;
   close(): Promise<void>;
 }
 
 async function startHangingReceiver(): Promise<HangingReceiver> {
   const sockets = new Set<Socket>();
-  const state = { requests: 0, abandoned: 0, closing: false };
-  const server: Server = createServer(() => {
-    state.requests++; // never answers; the socket stays open until the client gives up
+  const state = { requests: 0, abandoned: 0, open: 0, maxOpen: 0, closing: false };
+  const server: Server = createServer((request) => {
+    // Never answers; the socket stays open until the client gives up.
+    state.requests++;
+    state.open++;
+    state.maxOpen = Math.max(state.maxOpen, state.open);
+    request.socket.once('close', () => state.open--);
   });
   server.on('connection', (socket) => {
     sockets.add(socket);
@@ -51,6 +57,9 @@ async function startHangingReceiver(): Promise<HangingReceiver> {
     },
     get abandoned() {
       return state.abandoned;
+    },
+    get maxOpen() {
+      return state.maxOpen;
     },
     async close() {
       state.closing = true;
@@ -153,10 +162,13 @@ describe('tenant isolation', () => {
         hangingEventsSent: sent,
         hangingRequests: hanging.reduce((n, h) => n + h.requests, 0),
         hangingTimedOut: hanging.reduce((n, h) => n + h.abandoned, 0),
+        hangingMaxOpenPerReceiver: Math.max(...hanging.map((h) => h.maxOpen)),
       };
       console.log(`tenant isolation: ${JSON.stringify(summary)}`);
       expect(beside.missing, JSON.stringify(summary)).toBe(0);
       expect(beside.p95, JSON.stringify(summary)).toBeLessThanOrEqual(targetMs);
+      // Each webhook used its own slots, and no more (AUDITHOOK_WEBHOOK_CONCURRENCY, 4 by default).
+      expect(summary.hangingMaxOpenPerReceiver).toBeLessThanOrEqual(server.config.delivery.webhookConcurrency);
     } finally {
       trickling = false;
       await trickle;

@@ -130,10 +130,10 @@ export class DeliveryRuntime implements DeliverySignals {
     void this.pump(webhookId);
   }
 
-  /** DeliverySignals: a delivery needs an attempt at runAt (test, redeliver, recovery). */
-  async deliveryScheduled(deliveryId: string, runAt: Date, webhookId?: string, attemptNumber = 1): Promise<void> {
+  /** DeliverySignals: a delivery needs an attempt at runAt (pump, test, redeliver). */
+  async deliveryScheduled(deliveryId: string, runAt: Date, webhookId: string, attemptNumber = 1): Promise<void> {
     await this.agenda
-      .create<DeliverJobData>(DELIVER_JOB, { deliveryId, webhookId: webhookId ?? '', attemptNumber })
+      .create<DeliverJobData>(DELIVER_JOB, { deliveryId, webhookId, attemptNumber })
       .unique({ 'data.deliveryId': deliveryId }, { insertOnly: true })
       .schedule(runAt)
       .save();
@@ -251,11 +251,20 @@ export class DeliveryRuntime implements DeliverySignals {
     }
   }
 
-  /** Start-up: every unfinished delivery gets its job back, and every outbox is pumped. */
+  /**
+   * Start-up: every unfinished delivery gets its job back, at the time the delivery itself says
+   * (a job a previous process parked, PARKED_RECHECK_MS ahead, is not left waiting for that), and
+   * every outbox is pumped.
+   */
   private async recover(): Promise<void> {
     const unfinished = await this.options.deliveries.unfinished();
     for (const delivery of unfinished) {
-      await this.deliveryScheduled(delivery.id, delivery.runAt, delivery.webhookId, delivery.attemptNumber);
+      // Not insertOnly: an existing job's run time and attempt number are set from the delivery (its lock is untouched).
+      await this.agenda
+        .create<DeliverJobData>(DELIVER_JOB, { deliveryId: delivery.id, webhookId: delivery.webhookId, attemptNumber: delivery.attemptNumber })
+        .unique({ 'data.deliveryId': delivery.id })
+        .schedule(delivery.runAt)
+        .save();
     }
     if (unfinished.length > 0) this.options.logger.info({ deliveries: unfinished.length }, 'resuming unfinished deliveries');
     await this.sweep();

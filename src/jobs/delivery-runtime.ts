@@ -1,10 +1,11 @@
-import { Agenda, type Job } from 'agenda';
+import { Agenda, type Job, type JobWithId } from 'agenda';
 import type { DeliveryConfig } from '../config.js';
 import { createWebhookClient, type WebhookClient } from '../delivery/http-client.js';
 import type { Logger } from '../lib/logger.js';
 import type { DeliverySignals } from '../modules/deliveries/delivery-signals.js';
 import { USER_AGENT, type AttemptFailure, type DeliveryPipeline } from '../modules/deliveries/delivery-pipeline.js';
 import { KeyedSemaphore } from './keyed-semaphore.js';
+import { ParkedAttempts } from './parked-attempts.js';
 import { SqliteBackend } from './sqlite-backend/index.js';
 
 /** The Agenda job that performs one attempt of one delivery; its data carries the attempt number. */
@@ -13,6 +14,11 @@ export const DELIVER_JOB = 'deliver-webhook';
 const SWEEP_INTERVAL_MS = 5_000;
 /** How long SIGTERM waits for requests in flight before leaving them to the next start. */
 export const SHUTDOWN_GRACE_MS = 10_000;
+/**
+ * How far ahead an attempt that found its webhook's slots all taken is rescheduled. It is normally
+ * woken long before, by the release of a slot; this only bounds a lost wake (e.g. after a restart).
+ */
+export const PARKED_RECHECK_MS = 60_000;
 
 /** What one deliver job carries. */
 export interface DeliverJobData {
@@ -36,11 +42,17 @@ export interface DeliveryRuntimeOptions {
  * Runs delivery in this process: Agenda (on our SQLite backend) schedules and retries attempts,
  * a per-webhook pump turns outbox events into batches while the webhook has free request slots,
  * and a keyed semaphore caps requests in flight per webhook.
+ *
+ * Isolation between organizations: a webhook only ever uses its own AUDITHOOK_WEBHOOK_CONCURRENCY
+ * slots, and nothing shared is held while waiting for one. A deliver job never waits for a slot: it
+ * takes one at once or parks (see ParkedAttempts) and ends, so Agenda's own limits are lifted; what
+ * bounds requests in flight is the per-webhook cap (webhooks × AUDITHOOK_WEBHOOK_CONCURRENCY).
  */
 export class DeliveryRuntime implements DeliverySignals {
   private readonly agenda: Agenda;
   private readonly client: WebhookClient;
   private readonly slots: KeyedSemaphore;
+  private readonly parked: ParkedAttempts<Job<DeliverJobData>>;
   private readonly pumping = new Set<string>();
   /** Deliveries with an attempt running in this process: a second job run for one of them waits its turn. */
   private readonly attempting = new Set<string>();
@@ -57,7 +69,8 @@ export class DeliveryRuntime implements DeliverySignals {
       userAgent: USER_AGENT,
       ...(options.resolveHost ? { resolveHost: options.resolveHost } : {}),
     });
-    this.slots = new KeyedSemaphore(config.webhookConcurrency);
+    this.parked = new ParkedAttempts((job) => void this.wake(job));
+    this.slots = new KeyedSemaphore(config.webhookConcurrency, (key) => this.parked.wakeNext(key));
     this.backend = new SqliteBackend({
       path: options.databasePath,
       // Agenda ignores these failures (a run's final state, a completed job's removal), so log them here.
@@ -67,18 +80,25 @@ export class DeliveryRuntime implements DeliverySignals {
       backend: this.backend,
       name: `audithook-${process.pid}`,
       processEvery: '1 second',
-      defaultConcurrency: 32,
-      maxConcurrency: 256,
+      // No shared cap on running jobs: a deliver job runs only as long as its own webhook's request,
+      // and those are capped per webhook (this.slots). A shared cap let hanging receivers starve the rest.
+      defaultConcurrency: Number.POSITIVE_INFINITY,
+      maxConcurrency: Number.POSITIVE_INFINITY,
       // A job locked by a process that died becomes runnable again after this long.
       defaultLockLifetime: config.requestTimeoutMs * 2 + 5_000,
     } as ConstructorParameters<typeof Agenda>[0]);
     this.agenda.define<DeliverJobData>(DELIVER_JOB, (job) => this.runDeliverJob(job), {
-      concurrency: 128,
-      lockLimit: 256,
+      concurrency: Number.POSITIVE_INFINITY,
+      lockLimit: 0, // no limit: a locked job either sends (capped per webhook) or parks at once
       lockLifetime: config.requestTimeoutMs * 2 + 5_000,
       removeOnComplete: true,
     });
     this.agenda.on('error', (error: unknown) => options.logger.error({ err: error }, 'agenda error'));
+    // A parked job may be woken only once Agenda has saved the end of its run (else that save undoes the wake).
+    this.agenda.on(`complete:${DELIVER_JOB}`, (job: JobWithId, remote?: false) => {
+      if (remote) return; // another process's run: its parked jobs are its own
+      this.parked.settled((job as Job<DeliverJobData>).attrs.data.deliveryId, job as Job<DeliverJobData>);
+    });
   }
 
   /** Starts processing, and finds again whatever a previous process left unfinished. */
@@ -110,10 +130,10 @@ export class DeliveryRuntime implements DeliverySignals {
     void this.pump(webhookId);
   }
 
-  /** DeliverySignals: a delivery needs an attempt at runAt (test, redeliver, recovery). */
-  async deliveryScheduled(deliveryId: string, runAt: Date, webhookId?: string, attemptNumber = 1): Promise<void> {
+  /** DeliverySignals: a delivery needs an attempt at runAt (pump, test, redeliver). */
+  async deliveryScheduled(deliveryId: string, runAt: Date, webhookId: string, attemptNumber = 1): Promise<void> {
     await this.agenda
-      .create<DeliverJobData>(DELIVER_JOB, { deliveryId, webhookId: webhookId ?? '', attemptNumber })
+      .create<DeliverJobData>(DELIVER_JOB, { deliveryId, webhookId, attemptNumber })
       .unique({ 'data.deliveryId': deliveryId }, { insertOnly: true })
       .schedule(runAt)
       .save();
@@ -122,6 +142,7 @@ export class DeliveryRuntime implements DeliverySignals {
   /** DeliverySignals: cancelled deliveries need no job; their handler would find them CANCELLED anyway. */
   async deliveriesCancelled(deliveryIds: string[]): Promise<void> {
     for (const deliveryId of deliveryIds) {
+      this.parked.forget(deliveryId);
       await this.agenda.cancel({ name: DELIVER_JOB, data: { deliveryId } }).catch(() => 0);
     }
   }
@@ -134,16 +155,25 @@ export class DeliveryRuntime implements DeliverySignals {
       await job.save();
       return;
     }
+    if (this.stopping) {
+      // Shutting down: leave the attempt to the next start rather than start a request now.
+      job.schedule(new Date(Date.now() + 1_000));
+      await job.save();
+      return;
+    }
+    const key = webhookId || deliveryId;
+    const release = this.slots.tryAcquire(key);
+    if (!release) {
+      // Every slot of this webhook is busy: never wait here (that would hold Agenda for everyone).
+      // No attempt is made or counted; the next release of this webhook's slot wakes the job.
+      this.parked.park(key, deliveryId, job);
+      job.schedule(new Date(Date.now() + PARKED_RECHECK_MS)); // Agenda saves it as the run ends
+      return;
+    }
+    this.parked.forget(deliveryId);
     this.attempting.add(deliveryId);
-    const release = await this.slots.acquire(webhookId || deliveryId);
     let result;
     try {
-      if (this.stopping) {
-        // Shutting down: leave the attempt to the next start rather than start a request now.
-        job.schedule(new Date(Date.now() + 1_000));
-        await job.save();
-        return;
-      }
       result = await this.options.deliveries.attempt(deliveryId, attemptNumber, (request) => this.client.send(request));
     } finally {
       release();
@@ -156,6 +186,17 @@ export class DeliveryRuntime implements DeliverySignals {
       await job.save(); // the processor persists nextRunAt itself, but not data (the attempt number)
     }
     if (attemptNumber === 1 && webhookId) void this.pump(webhookId); // a slot freed: the next batch may go
+  }
+
+  /** Runs a parked job now: a slot of its webhook was released. Saving the job notifies Agenda at once. */
+  private async wake(job: Job<DeliverJobData>): Promise<void> {
+    if (this.stopping) return;
+    try {
+      job.schedule(new Date());
+      await job.save(); // a removed (cancelled, completed) job is not resurrected by this save
+    } catch (error) {
+      this.options.logger.warn({ err: error, deliveryId: job.attrs.data.deliveryId }, `could not wake a parked delivery attempt; it runs within ${PARKED_RECHECK_MS} ms`);
+    }
   }
 
   /** One line per failed attempt; the URL is redacted (query values may be receiver tokens), secrets never appear. */
@@ -210,11 +251,20 @@ export class DeliveryRuntime implements DeliverySignals {
     }
   }
 
-  /** Start-up: every unfinished delivery gets its job back, and every outbox is pumped. */
+  /**
+   * Start-up: every unfinished delivery gets its job back, at the time the delivery itself says
+   * (a job a previous process parked, PARKED_RECHECK_MS ahead, is not left waiting for that), and
+   * every outbox is pumped.
+   */
   private async recover(): Promise<void> {
     const unfinished = await this.options.deliveries.unfinished();
     for (const delivery of unfinished) {
-      await this.deliveryScheduled(delivery.id, delivery.runAt, delivery.webhookId, delivery.attemptNumber);
+      // Not insertOnly: an existing job's run time and attempt number are set from the delivery (its lock is untouched).
+      await this.agenda
+        .create<DeliverJobData>(DELIVER_JOB, { deliveryId: delivery.id, webhookId: delivery.webhookId, attemptNumber: delivery.attemptNumber })
+        .unique({ 'data.deliveryId': delivery.id })
+        .schedule(delivery.runAt)
+        .save();
     }
     if (unfinished.length > 0) this.options.logger.info({ deliveries: unfinished.length }, 'resuming unfinished deliveries');
     await this.sweep();

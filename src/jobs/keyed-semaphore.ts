@@ -1,37 +1,37 @@
-/** Caps concurrent work per key (requests in flight per webhook) without blocking other keys. */
+/**
+ * Caps concurrent work per key (requests in flight per webhook) without blocking other keys, and
+ * without making anyone wait: `tryAcquire` takes a free slot or answers null at once. A caller that
+ * got null parks its work elsewhere and is told through `onRelease` when a slot of its key frees.
+ * (A waiting acquire inside an Agenda job would hold the job's Agenda slot while it waits, which is
+ * how one organization's dead receiver used to slow every other organization.)
+ */
 export class KeyedSemaphore {
-  private readonly state = new Map<string, { active: number; waiters: (() => void)[] }>();
+  private readonly inUse = new Map<string, number>();
 
-  constructor(private readonly limit: number) {}
+  constructor(
+    private readonly limit: number,
+    /** Called after a slot of `key` is released, so parked work for `key` can try again. */
+    private readonly onRelease: (key: string) => void = () => {},
+  ) {}
 
-  /** Resolves with a release function once a slot for `key` is free. */
-  async acquire(key: string): Promise<() => void> {
-    let entry = this.state.get(key);
-    if (!entry) {
-      entry = { active: 0, waiters: [] };
-      this.state.set(key, entry);
-    }
-    if (entry.active >= this.limit) {
-      await new Promise<void>((resolve) => entry!.waiters.push(resolve));
-    } else {
-      entry.active++;
-    }
+  /** Takes a slot for `key` and returns its (idempotent) release function, or null at once when all are taken. */
+  tryAcquire(key: string): (() => void) | null {
+    const used = this.inUse.get(key) ?? 0;
+    if (used >= this.limit) return null;
+    this.inUse.set(key, used + 1);
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      const next = entry!.waiters.shift();
-      if (next) {
-        next(); // the slot passes straight to the next waiter
-      } else {
-        entry!.active--;
-        if (entry!.active === 0) this.state.delete(key);
-      }
+      const left = (this.inUse.get(key) ?? 1) - 1;
+      if (left > 0) this.inUse.set(key, left);
+      else this.inUse.delete(key);
+      this.onRelease(key);
     };
   }
 
   /** Requests in flight for `key` (for tests and metrics). */
   active(key: string): number {
-    return this.state.get(key)?.active ?? 0;
+    return this.inUse.get(key) ?? 0;
   }
 }

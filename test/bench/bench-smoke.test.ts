@@ -17,6 +17,8 @@ const ROW_IDS = [
   ...['audithook', 'bullmq'].flatMap((party) =>
     ['idle.p50', 'idle.p95', 'idle.p99', 'single.ingest', 'single.delivered', 'batch.ingest', 'batch.delivered', 'backlog.drain', 'rss.peak'].map((row) => `${party}.${row}`),
   ),
+  // Tenant isolation: the healthy organization alone, then beside 40 organizations whose receivers hang.
+  ...['alone.p50', 'alone.p95', 'beside.p50', 'beside.p95'].map((row) => `audithook.isolation.${row}`),
 ];
 
 function redisAnswers(): Promise<boolean> {
@@ -53,7 +55,7 @@ describe('npm run bench -- --smoke (every scenario and baseline, tiny counts, as
       );
     });
     expect(code, stderr).toBe(0);
-    expect(stdout).toMatch(/targets: \d+ of 13 met/);
+    expect(stdout).toMatch(/targets: \d+ of 14 met/);
 
     const report = JSON.parse(readFileSync(join(out, 'latest-smoke.json'), 'utf8'));
     expect(report.mode).toBe('smoke');
@@ -75,7 +77,7 @@ describe('npm run bench -- --smoke (every scenario and baseline, tiny counts, as
     // Every target is decided (met or not) when every figure is there.
     if (redisPossible) {
       const targets = report.rows.flatMap((row: { comparisons: { target: unknown; met: unknown; ratio: unknown }[] }) => row.comparisons.filter((c) => c.target));
-      expect(targets).toHaveLength(13);
+      expect(targets).toHaveLength(14);
       for (const target of targets) {
         expect(typeof target.met).toBe('boolean');
         expect(typeof target.ratio).toBe('number');
@@ -86,7 +88,13 @@ describe('npm run bench -- --smoke (every scenario and baseline, tiny counts, as
     expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
     expect(png.length).toBeGreaterThan(10_000);
 
-    // Receiver, load generators, servers, worker (and a Redis it started): all gone.
+    // The isolation row ran its scenario: 40 hanging organizations, each held to its own slots.
+    const isolation = report.raw.audithook.isolation;
+    expect(isolation.hangingTenants).toBe(40);
+    expect(isolation.hanging.timedOut).toBeGreaterThanOrEqual(80);
+    expect(isolation.hanging.maxOpenPerReceiver).toBeLessThanOrEqual(4);
+
+    // Receiver, load generators, servers, worker, hanging tenants (and a Redis it started): all gone.
     expect(report.processes.length).toBeGreaterThanOrEqual(8);
     expect(report.processes.filter((p: { pid: number }) => alive(p.pid))).toEqual([]);
   }, 240_000);

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
 import { freePort, waitUntil } from './common.mjs';
 import { connectionOf } from './bullmq-peer.mjs';
-import { addCleanup, sampleRss, spawnTracked, startProcess, stopChild } from './processes.mjs';
+import { addCleanup, runScript, sampleRss, spawnTracked, startProcess, stopChild } from './processes.mjs';
 
 const run = promisify(execFile);
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -27,6 +27,7 @@ const registered = (party) => {
   return party;
 };
 const formatDelays = (delaysMs) => delaysMs.map((ms) => `${ms}ms`).join(',');
+const REGISTER_WEBHOOK = 'mutation($org: ID!, $input: RegisterWebhookInput!) { registerWebhook(organizationId: $org, input: $input) { id } }';
 
 async function graphql(url, token, query, variables) {
   const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }) });
@@ -38,8 +39,9 @@ async function graphql(url, token, query, variables) {
 /**
  * audithook as shipped: `node dist/src/cli.js serve` on a temp SQLite file, an organization from
  * `org create --json`, an INGEST token for the load, and the webhook registered with the ADMIN token.
+ * `extraOrganizations` more organizations (no webhook yet) come back as `organizations` [{ id, token }].
  */
-export async function startAudithook({ receiverUrl, retryDelaysMs, env: extraEnv = {} }) {
+export async function startAudithook({ receiverUrl, retryDelaysMs, env: extraEnv = {}, extraOrganizations = 0 }) {
   const dir = mkdtempSync(join(tmpdir(), 'audithook-bench-'));
   const removeDir = once(async () => rmSync(dir, { recursive: true, force: true }));
   addCleanup(removeDir);
@@ -60,6 +62,7 @@ export async function startAudithook({ receiverUrl, retryDelaysMs, env: extraEnv
   const created = await cliJson(['org', 'create', '--name', 'Bench', '--json']);
   const organizationId = created.organization.id;
   const ingest = await cliJson(['token', 'create', '--org', organizationId, '--role', 'INGEST', '--label', 'bench', '--json']);
+  const organizations = extraOrganizations > 0 ? await runScript('create-orgs.mjs', { count: extraOrganizations, namePrefix: 'Tenant' }, { timeoutMs: 60_000, env }) : [];
   const { child, stderr } = spawnTracked('audithook serve', process.execPath, [cli, 'serve'], { env, cwd: dir });
   const url = `http://127.0.0.1:${port}/graphql`;
   const healthy = await waitUntil(() => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false), { timeoutMs: 30_000, everyMs: 100 });
@@ -67,10 +70,7 @@ export async function startAudithook({ receiverUrl, retryDelaysMs, env: extraEnv
     await stopChild(child);
     throw new Error(`audithook did not answer /healthz within 30 s\n${stderr()}`);
   }
-  await graphql(url, created.token, 'mutation($org: ID!, $input: RegisterWebhookInput!) { registerWebhook(organizationId: $org, input: $input) { id } }', {
-    org: organizationId,
-    input: { url: receiverUrl },
-  });
+  await graphql(url, created.token, REGISTER_WEBHOOK, { org: organizationId, input: { url: receiverUrl } });
   const rss = sampleRss(child.pid);
   return registered({
     name: 'audithook',
@@ -78,6 +78,9 @@ export async function startAudithook({ receiverUrl, retryDelaysMs, env: extraEnv
     token: ingest.token,
     organizationId,
     delivers: true,
+    organizations,
+    /** Points `organization`'s webhook (with its ADMIN token) at `webhookUrl`, a loopback receiver. */
+    registerWebhook: (organization, webhookUrl) => graphql(url, organization.token, REGISTER_WEBHOOK, { org: organization.id, input: { url: webhookUrl } }),
     stop: once(async () => {
       const peakRssMb = rss.stop();
       await stopChild(child, 15_000);

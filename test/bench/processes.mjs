@@ -115,9 +115,8 @@ export function runScript(script, params, { timeoutMs, env = {} }) {
   });
 }
 
-/** Starts the receiver process and returns a small IPC client for it. */
-export async function startReceiver() {
-  const { child, ready } = await startProcess('receiver', process.execPath, [`${here}receiver.mjs`], { ipc: true });
+/** A request/answer client over a child's IPC channel (the receiver's and the hanging tenants' protocol). */
+function ipcClient(child, name) {
   let seq = 0;
   const pending = new Map();
   child.on('message', (message) => {
@@ -125,18 +124,24 @@ export async function startReceiver() {
     if (!waiter) return;
     pending.delete(message.seq);
     if (message.ok) waiter.resolve(message.result);
-    else waiter.reject(new Error(`receiver ${waiter.cmd}: ${message.error}`));
+    else waiter.reject(new Error(`${name} ${waiter.cmd}: ${message.error}`));
   });
   child.once('exit', () => {
-    for (const waiter of pending.values()) waiter.reject(new Error('receiver exited'));
+    for (const waiter of pending.values()) waiter.reject(new Error(`${name} exited`));
     pending.clear();
   });
-  const call = (cmd, args) =>
+  return (cmd, args) =>
     new Promise((resolve, reject) => {
       const id = ++seq;
       pending.set(id, { resolve, reject, cmd });
       child.send({ seq: id, cmd, args });
     });
+}
+
+/** Starts the receiver process and returns a small IPC client for it. */
+export async function startReceiver() {
+  const { child, ready } = await startProcess('receiver', process.execPath, [`${here}receiver.mjs`], { ipc: true });
+  const call = ipcClient(child, 'receiver');
   return {
     child,
     url: `http://127.0.0.1:${ready.port}/audit`,
@@ -146,6 +151,25 @@ export async function startReceiver() {
     stats: () => call('stats'),
     waitFor: (count, timeoutMs) => call('waitFor', { count, timeoutMs }),
     collect: (ids) => call('collect', { ids }),
+  };
+}
+
+/** Starts `count` never-answering receivers and their organizations' trickle in one process (tenant isolation). */
+export async function startHangingTenants(count) {
+  const { child, ready } = await startProcess('hanging tenants', process.execPath, [`${here}hanging-tenants.mjs`, JSON.stringify({ count })], { ipc: true });
+  const call = ipcClient(child, 'hanging tenants');
+  return {
+    child,
+    urls: ready.urls,
+    /** orgs = [{ organizationId, token }]; the tokens travel over IPC only. */
+    trickle: (url, orgs, everyMs) => call('trickle', { url, orgs, everyMs }),
+    stats: () => call('stats'),
+    waitSaturated: (abandoned, timeoutMs) => call('waitSaturated', { abandoned, timeoutMs }),
+    stop: async () => {
+      const final = await call('stop');
+      await stopChild(child);
+      return final;
+    },
   };
 }
 

@@ -59,6 +59,22 @@ export function buildRows(r) {
     return rowsOf;
   };
   const a = partyRows('audithook', 'audithook');
+
+  // Tenant isolation (audithook only): the healthy organization alone, then beside the hanging ones.
+  const isolation = r.audithook?.isolation;
+  const isolationNote = isolation?.skipped; // e.g. an event that never arrived: no figure rather than a flattering one
+  const hangingLabel = `beside ${isolation?.hangingTenants ?? 40} orgs whose receivers hang`;
+  const isoFigure = (phase, key) => isolation?.[phase]?.[key] ?? null;
+  const isoAloneP50 = add('audithook.isolation.alone.p50', 'audithook', 'tenant isolation: healthy org alone, 20 events/s', 'latency p50', 'ms', isoFigure('alone', 'p50Ms'));
+  const isoAloneP95 = add('audithook.isolation.alone.p95', 'audithook', 'tenant isolation: healthy org alone, 20 events/s', 'latency p95', 'ms', isoFigure('alone', 'p95Ms'));
+  const isoBesideP50 = add('audithook.isolation.beside.p50', 'audithook', `tenant isolation: healthy org ${hangingLabel}`, 'latency p50', 'ms', isoFigure('beside', 'p50Ms'));
+  const isoBesideP95 = add('audithook.isolation.beside.p95', 'audithook', `tenant isolation: healthy org ${hangingLabel}`, 'latency p95', 'ms', isoFigure('beside', 'p95Ms'), { note: isolationNote });
+  isoBesideP50.comparisons.push(compare(isoBesideP50, { against: isoAloneP50, label: 'alone p50' }));
+  const targetMs = isoAloneP95.value === null ? null : Math.max(200, 3 * isoAloneP95.value);
+  isoBesideP95.comparisons.push(
+    compare(isoBesideP95, { label: `max(200 ms, 3× alone p95)${targetMs === null ? '' : ` = ${fmt(targetMs, 'ms')}`}`, budget: targetMs, op: '<=', target: 1 }),
+  );
+  isoBesideP95.comparisons.push(compare(isoBesideP95, { against: isoAloneP95, label: 'alone p95' }));
   const b = partyRows('bullmq', 'BullMQ peer');
 
   // Targets (met / not met), each as a ratio.

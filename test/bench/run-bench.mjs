@@ -15,7 +15,7 @@ import { killAll, startedProcesses, startReceiver } from './processes.mjs';
 import { startAudithook, startBareApollo, startBullmqPeer } from './parties.mjs';
 import { ensureRedis } from './redis.mjs';
 import { buildRows, formatTable, summarize } from './report.mjs';
-import { backlogDrain, idleLatency, ingest, rawLoop, warmUp } from './scenarios.mjs';
+import { backlogDrain, idleLatency, ingest, rawLoop, tenantIsolation, warmUp } from './scenarios.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const flags = parseFlags(process.argv.slice(2));
@@ -23,9 +23,12 @@ const mode = flags.smoke ? 'smoke' : 'full';
 
 /** Counts per mode: the full run is the one the README quotes; smoke proves every path in seconds. */
 const COUNTS = {
-  full: { warmupEvents: 200, idleEvents: 300, singleEvents: 5_000, batchEvents: 20_000, backlogEvents: 100_000, rawRequests: 20_000 },
-  smoke: { warmupEvents: 20, idleEvents: 20, singleEvents: 160, batchEvents: 800, backlogEvents: 500, rawRequests: 300 },
+  full: { warmupEvents: 200, idleEvents: 300, singleEvents: 5_000, batchEvents: 20_000, backlogEvents: 100_000, rawRequests: 20_000, isolationEvents: 200 },
+  smoke: { warmupEvents: 20, idleEvents: 20, singleEvents: 160, batchEvents: 800, backlogEvents: 500, rawRequests: 300, isolationEvents: 20 },
 }[mode];
+/** Tenant isolation: organizations whose receivers never answer, and audithook's request timeout for that run (10 s is the default). */
+const HANGING_TENANTS = 40;
+const ISOLATION_REQUEST_TIMEOUT_MS = { full: 10_000, smoke: 4_000 }[mode];
 // --scale f multiplies the counts (e.g. a quicker full-mode run while the machine is busy).
 const scale = typeof flags.scale === 'string' ? Number(flags.scale) : 1;
 if (!(scale > 0 && scale <= 10)) throw new Error('--scale takes a factor above 0 and at most 10');
@@ -120,7 +123,28 @@ try {
     }
   };
 
-  await partyBlock('audithook', async () => deliveringRun(await startAudithook({ receiverUrl: receiver.url, retryDelaysMs })));
+  await partyBlock('audithook', async () => {
+    const figures = await deliveringRun(await startAudithook({ receiverUrl: receiver.url, retryDelaysMs }));
+    // Its own server (fresh database, the extra organizations): a failure here marks only its rows.
+    log(`audithook: tenant isolation, ${HANGING_TENANTS} organizations with hanging receivers beside a healthy one`);
+    const party = await startAudithook({
+      receiverUrl: receiver.url,
+      retryDelaysMs,
+      extraOrganizations: HANGING_TENANTS,
+      env: { AUDITHOOK_REQUEST_TIMEOUT: `${ISOLATION_REQUEST_TIMEOUT_MS}ms` },
+    });
+    try {
+      await warmUp(ctx, party);
+      figures.isolation = await tenantIsolation(ctx, party, { requestTimeoutMs: ISOLATION_REQUEST_TIMEOUT_MS });
+    } catch (error) {
+      failures++;
+      log(`audithook tenant isolation failed: ${error.stack ?? error}`);
+      figures.isolation = { skipped: `error: ${String(error.message ?? error).split('\n')[0]}` };
+    } finally {
+      await party.stop();
+    }
+    return figures;
+  });
 
   let redisInfo = null;
   await partyBlock('bullmq', async () => {
@@ -141,7 +165,7 @@ try {
     startedAt,
     finishedAt: new Date().toISOString(),
     machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, platform: process.platform, loadAverageAtStart: loadAtStart },
-    config: { counts: COUNTS, scale, retryDelaysMs, peerWorkerConcurrency: PEER_WORKER_CONCURRENCY, redis: redisInfo, audithookEnv: 'defaults, plus LOG_LEVEL=warn and loopback http destinations allowed' },
+    config: { counts: COUNTS, scale, retryDelaysMs, hangingTenants: HANGING_TENANTS, isolationRequestTimeoutMs: ISOLATION_REQUEST_TIMEOUT_MS, peerWorkerConcurrency: PEER_WORKER_CONCURRENCY, redis: redisInfo, audithookEnv: 'defaults, plus LOG_LEVEL=warn and loopback http destinations allowed' },
     summary: summarize(rows),
     rows,
     raw: results,

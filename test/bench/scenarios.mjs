@@ -1,8 +1,8 @@
 // The scenarios: each is a function (ctx, party) -> figures. ctx = { receiver, counts, limits }.
 // They run one party at a time, so no two parties share the CPU. Adding a scenario means adding a
 // function here, calling it in run-bench.mjs and giving its figures rows in report.mjs.
-import { nowMs, percentile } from './common.mjs';
-import { runScript } from './processes.mjs';
+import { assertLoopback, nowMs, percentile } from './common.mjs';
+import { runScript, startHangingTenants } from './processes.mjs';
 
 /** Fails loudly when the load generator saw errors: a figure built on failed calls would mislead. */
 function checked(load, what) {
@@ -38,14 +38,59 @@ export async function warmUp(ctx, party) {
   await ingest(ctx, party, { concurrency: 4, batchSize: 1, total: ctx.counts.warmupEvents });
 }
 
-/** Idle latency: single-event mutations at a steady 20 events/s; mutation answer → receiver's first sight. */
-export async function idleLatency(ctx, party) {
+/** `total` single-event mutations at a steady 20 events/s; latency = mutation answer → receiver's first sight. */
+async function rateLatency(ctx, party, total) {
   await ctx.receiver.reset();
-  const load = await drive(ctx, party, { kind: 'rate', ratePerSec: 20, total: ctx.counts.idleEvents });
+  const load = await drive(ctx, party, { kind: 'rate', ratePerSec: 20, total });
   const { times, arrived } = await arrivals(ctx, load.ids, load.events, ctx.limits.deliverMs);
   const latencies = [];
   times.forEach((t, i) => t !== null && latencies.push(t - load.answeredMs[i]));
   return { events: load.events, arrived, p50Ms: percentile(latencies, 50), p95Ms: percentile(latencies, 95), p99Ms: percentile(latencies, 99) };
+}
+
+/** Idle latency: single-event mutations at a steady 20 events/s; mutation answer → receiver's first sight. */
+export async function idleLatency(ctx, party) {
+  return rateLatency(ctx, party, ctx.counts.idleEvents);
+}
+
+/**
+ * Tenant isolation: the healthy organization's latency at 20 events/s alone, then beside
+ * `party.organizations` (40) whose webhooks point at receivers that accept and never answer. Each of
+ * those gets an event every requestTimeoutMs / 5, so all of its AUDITHOOK_WEBHOOK_CONCURRENCY (4)
+ * slots are busy before its first request times out; the healthy one is measured once requests have
+ * been timing out (new deliveries and retries keep coming). Target: beside p95 ≤ max(200 ms, 3 ×
+ * alone p95). `party` must have been started with `extraOrganizations` and AUDITHOOK_REQUEST_TIMEOUT
+ * = `requestTimeoutMs`.
+ */
+export async function tenantIsolation(ctx, party, { requestTimeoutMs, trickleEveryMs = requestTimeoutMs / 5 }) {
+  const alone = await rateLatency(ctx, party, ctx.counts.isolationEvents);
+  const tenants = await startHangingTenants(party.organizations.length);
+  let final = null;
+  try {
+    await Promise.all(party.organizations.map((org, i) => party.registerWebhook(org, assertLoopback(tenants.urls[i]))));
+    await tenants.trickle(party.url, party.organizations.map((org) => ({ organizationId: org.id, token: org.token })), trickleEveryMs);
+    // Saturated: on average every hanging webhook has had two requests time out, so retries are due too.
+    const wanted = party.organizations.length * 2;
+    const saturated = await tenants.waitSaturated(wanted, requestTimeoutMs * 3 + 30_000);
+    if (saturated.abandoned < wanted) throw new Error(`hanging receivers saw only ${saturated.abandoned} of ${wanted} timed-out requests`);
+    const beside = await rateLatency(ctx, party, ctx.counts.isolationEvents);
+    // A late event left out of the percentiles would flatter them: all must arrive (within limits.deliverMs).
+    for (const [phase, figures] of Object.entries({ alone, beside })) {
+      if (figures.arrived < figures.events) throw new Error(`${phase}: only ${figures.arrived} of ${figures.events} events arrived within ${ctx.limits.deliverMs} ms`);
+    }
+    final = await tenants.stop();
+    if (final.errors > 0) throw new Error(`trickle: ${final.errors} calls failed, first: ${final.firstError}`);
+    return {
+      hangingTenants: party.organizations.length,
+      requestTimeoutMs,
+      alone,
+      beside,
+      targetMs: alone.p95Ms === null ? null : Math.max(200, 3 * alone.p95Ms),
+      hanging: { eventsSent: final.sent, requests: final.requests, timedOut: final.abandoned, maxOpenPerReceiver: final.maxOpenPerReceiver },
+    };
+  } finally {
+    if (!final) await tenants.stop().catch(() => undefined);
+  }
 }
 
 /**

@@ -44,7 +44,7 @@ export class DeliveryOperations {
       await em.flush();
       return { delivery, created: true };
     });
-    if (result.created) await this.signals().deliveryScheduled(result.delivery.id, result.delivery.nextAttemptAt!);
+    if (result.created) await this.signals().deliveryScheduled(result.delivery.id, result.delivery.nextAttemptAt!, result.delivery.webhook);
     return result.delivery;
   }
 
@@ -67,7 +67,7 @@ export class DeliveryOperations {
       await em.flush();
       return delivery;
     });
-    await this.signals().deliveryScheduled(delivery.id, delivery.nextAttemptAt!);
+    await this.signals().deliveryScheduled(delivery.id, delivery.nextAttemptAt!, delivery.webhook);
     return delivery;
   }
 

@@ -5,8 +5,8 @@ import type { EventQueueSignals } from '../audit-events/audit-event.service.js';
  * from jobs to modules, never back). The composition root wires an implementation in.
  */
 export interface DeliverySignals extends EventQueueSignals {
-  /** A delivery must be attempted at `runAt` (a new, test or redelivered one). */
-  deliveryScheduled(deliveryId: string, runAt: Date): Promise<void>;
+  /** A delivery to `webhookId` must be attempted at `runAt` (a new, test or redelivered one); it counts against that webhook's request slots. */
+  deliveryScheduled(deliveryId: string, runAt: Date, webhookId: string): Promise<void>;
   /** The webhook's unfinished deliveries were cancelled; drop their jobs. */
   deliveriesCancelled(deliveryIds: string[]): Promise<void>;
 }

@@ -62,6 +62,8 @@ export class WsSession implements SubscriptionAdmission {
   }
 
   admit(): () => void {
+    // A subscribe message that ws delivers after the socket closed would otherwise start a listener nobody ends.
+    if (this.closed) throw new AppError('CONFLICT', 'the connection is closing; subscribe on a new one');
     const limits = this.registry.limits;
     if (this.activeSubscriptions >= limits.maxSubscriptionsPerConnection) {
       throw new AppError('TOO_MANY_SUBSCRIPTIONS', `at most ${limits.maxSubscriptionsPerConnection} live subscriptions per connection`);

@@ -77,16 +77,17 @@ export class DeliveryService {
    * outbox rows go in the same transaction), so each event lands in exactly one delivery.
    */
   async claimPending(webhookId: string): Promise<Delivery | null> {
-    // Read first, outside a transaction: the common "nothing waiting" answer costs one indexed query.
-    const pending = await this.orm.em
-      .fork()
-      .find(PendingEvent, { webhook: webhookId }, { orderBy: { enqueuedAt: 'asc', event: 'asc' }, limit: this.config.maxBatchSize, fields: ['event'] });
-    if (pending.length === 0) return null;
-    const eventIds = pending.map((p) => p.event);
+    // Look first, outside a transaction: the common "nothing waiting" answer costs one indexed query.
+    const waiting = await this.orm.em.fork().findOne(PendingEvent, { webhook: webhookId }, { fields: ['event'] });
+    if (!waiting) return null;
     return this.orm.em.fork().transactional(async (em) => {
+      // Read again under the write lock (transactions begin IMMEDIATE): another process sharing the
+      // file may have claimed the rows seen above, and none can claim these until this commits.
+      const pending = await em.find(PendingEvent, { webhook: webhookId }, { orderBy: { enqueuedAt: 'asc', event: 'asc' }, limit: this.config.maxBatchSize, fields: ['event'] });
+      if (pending.length === 0) return null;
+      const eventIds = pending.map((p) => p.event);
       const deleted = await em.nativeDelete(PendingEvent, { event: { $in: eventIds }, webhook: webhookId });
-      // Another process claimed some of them meanwhile: roll back, the caller's next pump retries.
-      if (deleted !== eventIds.length) throw new Error('outbox rows were claimed concurrently');
+      if (deleted !== eventIds.length) throw new Error('outbox rows changed inside a write transaction');
       const webhook = await em.findOne(Webhook, { id: webhookId, removedAt: null }, { fields: ['id', 'organization'] });
       if (!webhook) return null;
       const now = new Date();

@@ -131,7 +131,7 @@ describe('several processes on one SQLite file', () => {
     } finally {
       db.close();
     }
-  }, 90_000);
+  }, 60_000);
 
   it('30 `audithook token create` runs, three at a time, while a server ingests and delivers: all succeed', async () => {
     const { env, receiver } = await setUp('audithook-tokens-');
@@ -182,5 +182,5 @@ describe('several processes on one SQLite file', () => {
     expect(await server.stop()).toBe(0);
     expect(server.problems().map((e) => e.msg)).toEqual([]);
     console.log(`token create: 30 runs succeeded during ${acknowledged.length} recorded events`);
-  }, 90_000);
+  }, 60_000);
 });

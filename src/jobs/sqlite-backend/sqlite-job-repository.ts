@@ -618,8 +618,6 @@ export class SqliteJobRepository implements JobRepository {
   }
 }
 
-/** SQLITE_BUSY and its extended codes (BUSY_SNAPSHOT, BUSY_RECOVERY, ...): another connection holds the lock. */
-
 /**
  * Creates a missing database file empty with mode 0600 before SQLite would create it 0644 (its -wal
  * and -shm files copy the database file's mode): jobs carry audit data. Existing files are left alone.

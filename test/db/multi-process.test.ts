@@ -114,6 +114,16 @@ describe('several processes on one SQLite file', () => {
     };
     await waitFor(() => missing().length === 0, 40_000, 100).catch(() => undefined);
     expect(missing()).toEqual([]);
+    // The receiver also sees the events of a request it answers 503: wait for those retries to succeed too.
+    const notSucceeded = () => {
+      const reader = new Database(databasePath, { readonly: true });
+      try {
+        return (reader.prepare(`select count(*) as n from deliveries where status not in ('SUCCEEDED')`).get() as { n: number }).n;
+      } finally {
+        reader.close();
+      }
+    };
+    await waitFor(() => notSucceeded() === 0, 40_000, 100).catch(() => undefined);
     const deliveredMs = Date.now() - startedAt;
 
     expect(await a!.stop()).toBe(0);

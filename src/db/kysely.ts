@@ -91,13 +91,32 @@ export interface HotPathDatabase {
   webhooks: WebhookRow;
 }
 
-/** A typed Kysely bound to `em` (its transaction, if any), converting values through the ORM's metadata. */
+/**
+ * A typed Kysely bound to `em` (its transaction, if any). Values go as they are: Date and boolean are
+ * native to PostgreSQL and mapped by our SQLite dialect (as the ORM stores them); JSON columns take
+ * JSON text (`json()`), which both dialects accept. No ORM plugin runs on the hot path.
+ */
 export function sqlOf(em: EntityManager): Kysely<HotPathDatabase> {
-  return em.getKysely({ convertValues: true }) as unknown as Kysely<HotPathDatabase>;
+  return em.getKysely() as unknown as Kysely<HotPathDatabase>;
+}
+
+/** A JSON column's value as the ORM stores it (text; PostgreSQL casts it to json/jsonb). */
+export function json(value: unknown): string | null {
+  return value === null || value === undefined ? null : JSON.stringify(value);
 }
 
 /** A unique-constraint violation from either dialect (SQLite's code or PostgreSQL's 23505). */
 export function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505' || (error as Error)?.name === 'UniqueConstraintViolationException';
+}
+
+/** A JSON column as read back: SQLite gives text, PostgreSQL a parsed value. */
+export function parsedJson(value: unknown): unknown {
+  return typeof value === 'string' ? JSON.parse(value) : value;
+}
+
+/** A datetime column as read back: SQLite gives epoch milliseconds (as the ORM stores them), PostgreSQL a Date. */
+export function dateOf(value: unknown): Date {
+  return value instanceof Date ? value : new Date(value as number | string);
 }

@@ -3,7 +3,7 @@
 // bench/results/<time>-<mode>.json and .png. `--smoke` runs everything with tiny counts.
 // Flags: --smoke, --out <dir>, --reference (also write reference.json/.png), --retry-delays 5s,5m,30m,
 // --parties raw,apollo,audithook,bullmq, --own-redis (start redis-server even when 6379 answers),
-// --scale <factor> (multiply the counts). Bounded in count and time; loopback only.
+// --scale <factor> (multiply the counts), --backlog <events> (the backlog scenario's size alone). Bounded in count and time; loopback only.
 import { cpus, loadavg } from 'node:os';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -33,6 +33,8 @@ const ISOLATION_REQUEST_TIMEOUT_MS = { full: 10_000, smoke: 4_000 }[mode];
 const scale = typeof flags.scale === 'string' ? Number(flags.scale) : 1;
 if (!(scale > 0 && scale <= 10)) throw new Error('--scale takes a factor above 0 and at most 10');
 for (const key of Object.keys(COUNTS)) COUNTS[key] = Math.max(key === 'backlogEvents' || key === 'batchEvents' ? 100 : 10, Math.round(COUNTS[key] * scale));
+// --backlog n sets the backlog alone (the drain of a long outage is dominated by the retry schedule).
+if (typeof flags.backlog === 'string') COUNTS.backlogEvents = Math.max(100, Math.min(100_000, Math.round(Number(flags.backlog)) || 0));
 /** Time bounds per mode (a load run, waiting for deliveries, waiting for a backlog, the whole run). */
 const LIMITS = {
   full: { loadSeconds: 180, deliverMs: 180_000, drainMs: 480_000, totalMs: 45 * 60_000 },

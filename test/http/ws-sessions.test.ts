@@ -111,6 +111,15 @@ describe('revocation made by another server process on the same database', () =>
     expect(closed.code).toBe(4403);
     expect(Date.now() - revokedAt).toBeLessThan(1_000);
   });
+
+  it('refuses the revoked token over HTTP on this process within a second too (its short authentication cache expires)', async () => {
+    const { token, id } = await newAdminToken(server);
+    expect((await server.gql(`query { viewer { tokenId } }`, {}, token)).data?.viewer.tokenId).toBe(id);
+    const revokedAt = Date.now();
+    expect((await other.gql(REVOKE, { org: server.orgId, id }, server.adminToken)).data?.revokeApiToken).toBe(true);
+    await waitFor(async () => (await server.gql(`query { viewer { tokenId } }`, {}, token)).errors?.[0]?.extensions?.code === 'UNAUTHENTICATED', 2_000, 20);
+    expect(Date.now() - revokedAt).toBeLessThan(1_000);
+  });
 });
 
 describe('per-operation token check', () => {

@@ -8,6 +8,14 @@ import { ApiToken, Role } from './api-token.entity.js';
 
 const TOKEN_PREFIX = 'ah_';
 const LAST_USED_RESOLUTION_MS = 60_000;
+/**
+ * How long a successful authentication is reused without reading the token row again. A revocation
+ * in this process drops it at once; one made by another process on the same database bites within
+ * this (well inside the promised second).
+ */
+export const AUTHENTICATION_CACHE_MS = 500;
+/** Most tokens remembered; past this the oldest entry goes. */
+const AUTHENTICATION_CACHE_SIZE = 10_000;
 
 /** SHA-256 hex: tokens are 256-bit random, so a fast hash is enough and lookups stay O(1). */
 export function hashToken(token: string): string {
@@ -23,6 +31,8 @@ export type RevocationListener = (tokenId: string) => void;
 /** Issues, authenticates, lists and revokes API tokens. */
 export class ApiTokenService {
   private readonly revocationListeners = new Set<RevocationListener>();
+  /** Recent successful authentications by token hash: the hot path (every ingest call) reads no row for them. */
+  private readonly recent = new Map<string, { principal: Principal; expiresAtMs: number }>();
 
   constructor(
     private readonly orm: MikroORM,
@@ -61,8 +71,11 @@ export class ApiTokenService {
   /** Resolves a bearer token to its principal; revoked and unknown tokens are refused alike. */
   async authenticate(token: string): Promise<Authentication> {
     if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return { ok: false, reason: 'the API token is not valid' };
+    const tokenHash = hashToken(token);
+    const cached = this.recent.get(tokenHash);
+    if (cached && cached.expiresAtMs > Date.now()) return { ok: true, principal: cached.principal };
     const em = this.orm.em.fork();
-    const apiToken = await em.findOne(ApiToken, { tokenHash: hashToken(token) });
+    const apiToken = await em.findOne(ApiToken, { tokenHash });
     if (!apiToken) return { ok: false, reason: 'the API token is not valid' };
     if (apiToken.revokedAt) return { ok: false, reason: 'the API token has been revoked' };
     const now = new Date();
@@ -70,7 +83,11 @@ export class ApiTokenService {
       // Coarse-grained on purpose: one write per token per minute, not one per request.
       await em.nativeUpdate(ApiToken, { id: apiToken.id }, { lastUsedAt: now });
     }
-    return { ok: true, principal: principalOfToken(apiToken) };
+    const principal = principalOfToken(apiToken);
+    this.recent.delete(tokenHash);
+    if (this.recent.size >= AUTHENTICATION_CACHE_SIZE) this.recent.delete(this.recent.keys().next().value!);
+    this.recent.set(tokenHash, { principal, expiresAtMs: now.getTime() + AUTHENTICATION_CACHE_MS });
+    return { ok: true, principal };
   }
 
   /** Re-checks a token already authenticated (a WebSocket's, on each operation): same answer as `authenticate`, no secret needed. */
@@ -118,7 +135,10 @@ export class ApiTokenService {
       });
       return true;
     });
-    if (revoked) for (const listener of this.revocationListeners) listener(id);
+    if (revoked) {
+      for (const [hash, entry] of this.recent) if (entry.principal.tokenId === id) this.recent.delete(hash);
+      for (const listener of this.revocationListeners) listener(id);
+    }
     return revoked;
   }
 }

@@ -1,4 +1,5 @@
-import { Field, ID, InputType, ObjectType } from 'type-graphql';
+import { Field, ID, InputType } from 'type-graphql';
+import { connectionOf, type ConnectionShape } from '../connection.js';
 import { AuditEvent } from './audit-event.entity.js';
 import { Actor, AuditObject, Location } from './audit-event.types.js';
 
@@ -25,23 +26,7 @@ export class AuditEventFilter {
   @Field(() => Date, { nullable: true }) to?: Date | null;
 }
 
-/** Relay-style page info shared by every connection. */
-@ObjectType()
-export class PageInfo {
-  @Field(() => Boolean) hasNextPage!: boolean;
-  @Field(() => String, { nullable: true }) endCursor!: string | null;
-}
-
-/** One audit event with its cursor. */
-@ObjectType()
-export class AuditEventEdge {
-  @Field(() => String) cursor!: string;
-  @Field(() => AuditEvent) node!: AuditEvent;
-}
-
 /** A page of the audit log. */
-@ObjectType()
-export class AuditEventConnection {
-  @Field(() => [AuditEventEdge]) edges!: AuditEventEdge[];
-  @Field(() => PageInfo) pageInfo!: PageInfo;
-}
+export const AuditEventConnection = connectionOf(AuditEvent, 'AuditEvent');
+/** The value of an AuditEventConnection. */
+export type AuditEventConnection = ConnectionShape<AuditEvent>;

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import type { EntityManager, MikroORM } from '@mikro-orm/sqlite';
 import { decodeCursor, pageSize, toPage, type Page } from '../../lib/paging.js';
-import { isUniqueViolation, sqlOf, type AuditEventRow } from '../../db/kysely.js';
+import { isUniqueViolation, json, sqlOf, type AuditEventRow } from '../../db/kysely.js';
 import { badInput } from '../../lib/app-error.js';
 import { isId, type IdPrefix } from '../../lib/ids.js';
 import type { Principal } from '../auth.js';
@@ -202,10 +202,10 @@ function toRow(event: AuditEvent): AuditEventRow {
     time: event.time,
     action: event.action,
     actor_id: event.actorId,
-    actor: event.actor,
-    context: event.context,
-    container: event.container,
-    location: event.location,
+    actor: json(event.actor),
+    context: json(event.context),
+    container: json(event.container),
+    location: json(event.location),
     message: event.message,
     idempotency_key: event.idempotencyKey,
     received_at: event.receivedAt,

@@ -1,6 +1,6 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/sqlite';
 import type { DeliveryConfig } from '../../config.js';
-import { sqlOf, type DeliveryAttemptRow } from '../../db/kysely.js';
+import { dateOf, parsedJson, sqlOf, type DeliveryAttemptRow } from '../../db/kysely.js';
 import type { SendOutcome, WebhookRequest } from '../../delivery/http-client.js';
 import { buildPayload, type PayloadEvent } from '../../delivery/payload.js';
 import { retryDelayMs } from '../../delivery/retry-policy.js';
@@ -112,7 +112,15 @@ export class DeliveryPipeline implements DeliveryCancellation {
 
   /** How many of a webhook's deliveries are waiting for their first attempt (to hold back new batches). */
   async countAwaitingFirstAttempt(webhookId: string): Promise<number> {
-    return this.orm.em.fork().count(Delivery, { webhook: webhookId, kind: DeliveryKind.EVENTS, status: DeliveryStatus.PENDING, attemptCount: 0 });
+    const row = await sqlOf(this.orm.em.fork())
+      .selectFrom('deliveries')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('webhook_id', '=', webhookId)
+      .where('status', '=', DeliveryStatus.PENDING)
+      .where('kind', '=', DeliveryKind.EVENTS)
+      .where('attempt_count', '=', 0)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
   }
 
   /** DeliveryCancellation: the webhook goes, so do its unfinished deliveries and its outbox (two statements, in the caller's transaction). */
@@ -226,18 +234,39 @@ export class DeliveryPipeline implements DeliveryCancellation {
     return nextAttemptAt ? { ok: false, retryAt: nextAttemptAt, failure: failure! } : { ok: false, retryAt: null, reason: 'exhausted', failure: failure! };
   }
 
+  /** The body's events: samples for a TEST delivery, else one joined query in batch order. */
   private async payloadEvents(delivery: Delivery): Promise<PayloadEvent[]> {
-    return (await this.reads.events(delivery)).map((event) => ({
-      id: event.id,
-      time: event.time,
-      action: event.action,
-      actor: { ...event.actor },
-      context: event.context.map((o) => ({ ...o })),
-      container: event.container.map((o) => ({ ...o })),
-      location: event.location ? { ...event.location } : null,
-      message: event.message,
+    if (delivery.kind === DeliveryKind.TEST) {
+      return (await this.reads.events(delivery)).map((event) => ({
+        id: event.id,
+        time: event.time,
+        action: event.action,
+        actor: { ...event.actor },
+        context: event.context.map((o) => ({ ...o })),
+        container: event.container.map((o) => ({ ...o })),
+        location: event.location ? { ...event.location } : null,
+        message: event.message,
+      }));
+    }
+    const rows = await sqlOf(this.orm.em.fork())
+      .selectFrom('delivery_events')
+      .innerJoin('audit_events', 'audit_events.id', 'delivery_events.event_id')
+      .select(['audit_events.id', 'audit_events.time', 'audit_events.action', 'audit_events.actor', 'audit_events.context', 'audit_events.container', 'audit_events.location', 'audit_events.message'])
+      .where('delivery_events.delivery_id', '=', delivery.id)
+      .orderBy('delivery_events.position')
+      .execute();
+    return rows.map((row) => ({
+      id: row.id,
+      time: dateOf(row.time),
+      action: row.action,
+      actor: parsedJson(row.actor) as PayloadEvent['actor'],
+      context: parsedJson(row.context) as PayloadEvent['context'],
+      container: parsedJson(row.container) as PayloadEvent['container'],
+      location: parsedJson(row.location) as PayloadEvent['location'],
+      message: row.message,
     }));
   }
+
 }
 
 function attemptRow(attempt: DeliveryAttempt): DeliveryAttemptRow {

@@ -1,5 +1,5 @@
-import { Field, InputType, ObjectType } from 'type-graphql';
-import { PageInfo } from '../audit-events/audit-event.inputs.js';
+import { Field, InputType } from 'type-graphql';
+import { connectionOf, type ConnectionShape } from '../connection.js';
 import { Delivery, DeliveryKind, DeliveryStatus } from './delivery.entity.js';
 
 /** Delivery filters; combined with AND. */
@@ -9,16 +9,7 @@ export class DeliveryFilter {
   @Field(() => DeliveryKind, { nullable: true }) kind?: DeliveryKind | null;
 }
 
-/** One delivery with its cursor. */
-@ObjectType()
-export class DeliveryEdge {
-  @Field(() => String) cursor!: string;
-  @Field(() => Delivery) node!: Delivery;
-}
-
 /** A page of deliveries. */
-@ObjectType()
-export class DeliveryConnection {
-  @Field(() => [DeliveryEdge]) edges!: DeliveryEdge[];
-  @Field(() => PageInfo) pageInfo!: PageInfo;
-}
+export const DeliveryConnection = connectionOf(Delivery, 'Delivery');
+/** The value of a DeliveryConnection. */
+export type DeliveryConnection = ConnectionShape<Delivery>;

@@ -1,5 +1,5 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/sqlite';
-import { sqlOf } from '../../db/kysely.js';
+import { dateOf, sqlOf } from '../../db/kysely.js';
 import type { EventQueue } from '../audit-events/audit-event.service.js';
 
 /** An event taken out of the outbox, with when it was enqueued (to keep the batch in recording order). */
@@ -41,7 +41,7 @@ export class OutboxService implements EventQueue {
       .returning(['event_id', 'enqueued_at'])
       .execute();
     return rows
-      .map((row) => ({ eventId: row.event_id, enqueuedAt: toDate(row.enqueued_at) }))
+      .map((row) => ({ eventId: row.event_id, enqueuedAt: dateOf(row.enqueued_at) }))
       .sort((a, b) => a.enqueuedAt.getTime() - b.enqueuedAt.getTime() || (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0));
   }
 
@@ -55,9 +55,4 @@ export class OutboxService implements EventQueue {
   async drop(em: EntityManager, webhookId: string): Promise<void> {
     await sqlOf(em).deleteFrom('pending_events').where('webhook_id', '=', webhookId).execute();
   }
-}
-
-/** SQLite hands back what the ORM stored (epoch ms); PostgreSQL a Date. */
-function toDate(value: unknown): Date {
-  return value instanceof Date ? value : new Date(value as number | string);
 }

@@ -66,6 +66,8 @@ export class DeliveryPipeline implements DeliveryCancellation {
    * four statements (claim, webhook, delivery, its event links), so each event lands in exactly one delivery.
    */
   async takeBatch(webhookId: string): Promise<{ id: string; eventCount: number; runAt: Date } | null> {
+    // The common "nothing waiting" answer costs one indexed read, not a write transaction.
+    if (!(await this.outbox.hasWaiting(webhookId))) return null;
     return this.orm.em.fork().transactional(async (em) => {
       const claimed = await this.outbox.claim(em, webhookId, this.config.maxBatchSize);
       if (claimed.length === 0) return null;

@@ -45,6 +45,12 @@ export class OutboxService implements EventQueue {
       .sort((a, b) => a.enqueuedAt.getTime() - b.enqueuedAt.getTime() || (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0));
   }
 
+  /** Whether a webhook has any event waiting (a read outside any transaction; the claim itself decides). */
+  async hasWaiting(webhookId: string): Promise<boolean> {
+    const row = await sqlOf(this.orm.em.fork()).selectFrom('pending_events').select('event_id').where('webhook_id', '=', webhookId).limit(1).executeTakeFirst();
+    return row !== undefined;
+  }
+
   /** Webhooks with events waiting (start-up recovery and the sweep that catches lost signals). */
   async waitingWebhooks(): Promise<string[]> {
     const rows = await sqlOf(this.orm.em.fork()).selectFrom('pending_events').select('webhook_id').distinct().execute();

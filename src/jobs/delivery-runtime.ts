@@ -8,7 +8,10 @@ import { KeyedSemaphore } from './keyed-semaphore.js';
 import { ParkedAttempts } from './parked-attempts.js';
 import { SqliteBackend } from './sqlite-backend/index.js';
 
-/** The Agenda job that performs one attempt of one delivery; its data carries the attempt number. */
+/**
+ * The Agenda job that performs the next attempt of one delivery. It carries only which delivery and
+ * (as Agenda's nextRunAt) when: the attempt number and status are the delivery's own history.
+ */
 export const DELIVER_JOB = 'deliver-webhook';
 /** How often the outbox is swept for events whose in-process signal was lost (crash, other process). */
 const SWEEP_INTERVAL_MS = 5_000;
@@ -24,7 +27,6 @@ export const PARKED_RECHECK_MS = 60_000;
 export interface DeliverJobData {
   deliveryId: string;
   webhookId: string;
-  attemptNumber: number;
 }
 
 /** Options of the runtime; tests shorten the timing through DeliveryConfig. */
@@ -131,9 +133,9 @@ export class DeliveryRuntime implements DeliverySignals {
   }
 
   /** DeliverySignals: a delivery needs an attempt at runAt (pump, test, redeliver). */
-  async deliveryScheduled(deliveryId: string, runAt: Date, webhookId: string, attemptNumber = 1): Promise<void> {
+  async deliveryScheduled(deliveryId: string, runAt: Date, webhookId: string): Promise<void> {
     await this.agenda
-      .create<DeliverJobData>(DELIVER_JOB, { deliveryId, webhookId, attemptNumber })
+      .create<DeliverJobData>(DELIVER_JOB, { deliveryId, webhookId })
       .unique({ 'data.deliveryId': deliveryId }, { insertOnly: true })
       .schedule(runAt)
       .save();
@@ -148,7 +150,7 @@ export class DeliveryRuntime implements DeliverySignals {
   }
 
   private async runDeliverJob(job: Job<DeliverJobData>): Promise<void> {
-    const { deliveryId, webhookId, attemptNumber } = job.attrs.data;
+    const { deliveryId, webhookId } = job.attrs.data;
     if (this.attempting.has(deliveryId)) {
       // Never two requests of one delivery at once; the attempt number check makes the retry a no-op if it was done.
       job.schedule(new Date(Date.now() + 1_000));
@@ -174,18 +176,15 @@ export class DeliveryRuntime implements DeliverySignals {
     this.attempting.add(deliveryId);
     let result;
     try {
-      result = await this.options.deliveries.attempt(deliveryId, attemptNumber, (request) => this.client.send(request));
+      result = await this.options.deliveries.attempt(deliveryId, (request) => this.client.send(request));
     } finally {
       release();
       this.attempting.delete(deliveryId);
     }
-    if (!result.ok && result.failure) this.logFailure(deliveryId, attemptNumber, result.failure, result.retryAt);
-    if (!result.ok && result.retryAt) {
-      job.attrs.data = { ...job.attrs.data, attemptNumber: attemptNumber + 1 };
-      job.schedule(result.retryAt);
-      await job.save(); // the processor persists nextRunAt itself, but not data (the attempt number)
-    }
-    if (attemptNumber === 1 && webhookId) void this.pump(webhookId); // a slot freed: the next batch may go
+    if (!result.ok && result.failure) this.logFailure(deliveryId, result.failure, result.retryAt);
+    // Agenda saves the run's end with this nextRunAt (and keeps the job); without one it removes it.
+    if (!result.ok && result.retryAt) job.schedule(result.retryAt);
+    if (webhookId) void this.pump(webhookId); // a slot freed: the next batch may go
   }
 
   /** Runs a parked job now: a slot of its webhook was released. Saving the job notifies Agenda at once. */
@@ -200,8 +199,8 @@ export class DeliveryRuntime implements DeliverySignals {
   }
 
   /** One line per failed attempt; the URL is redacted (query values may be receiver tokens), secrets never appear. */
-  private logFailure(deliveryId: string, attemptNumber: number, failure: AttemptFailure, retryAt: Date | null): void {
-    const fields = { deliveryId, webhookId: failure.webhookId, attemptNumber, error: failure.error, statusCode: failure.statusCode, url: failure.redactedUrl, retryAt };
+  private logFailure(deliveryId: string, failure: AttemptFailure, retryAt: Date | null): void {
+    const fields = { deliveryId, webhookId: failure.webhookId, attemptNumber: failure.attemptNumber, error: failure.error, statusCode: failure.statusCode, url: failure.redactedUrl, retryAt };
     if (failure.error === 'SECRET_UNREADABLE') {
       this.options.logger.error(
         { ...fields, detail: failure.detail },
@@ -259,9 +258,9 @@ export class DeliveryRuntime implements DeliverySignals {
   private async recover(): Promise<void> {
     const unfinished = await this.options.deliveries.unfinished();
     for (const delivery of unfinished) {
-      // Not insertOnly: an existing job's run time and attempt number are set from the delivery (its lock is untouched).
+      // Not insertOnly: an existing job's run time is set from the delivery (its lock is untouched).
       await this.agenda
-        .create<DeliverJobData>(DELIVER_JOB, { deliveryId: delivery.id, webhookId: delivery.webhookId, attemptNumber: delivery.attemptNumber })
+        .create<DeliverJobData>(DELIVER_JOB, { deliveryId: delivery.id, webhookId: delivery.webhookId })
         .unique({ 'data.deliveryId': delivery.id })
         .schedule(delivery.runAt)
         .save();

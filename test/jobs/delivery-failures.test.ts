@@ -72,6 +72,23 @@ describe('failed attempts', () => {
     expect(wait).toBeLessThanOrEqual(6000 + 1000);
   });
 
+  it('a job run before the recorded next attempt (a re-run after a crash) sends nothing and answers the recorded schedule', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const { firstAttempts } = await scenario(server, `http://127.0.0.1:${port}/`);
+    const delivery = await firstAttempts(1);
+    let sent = 0;
+    const result = await server.app.services.deliveryPipeline.attempt(delivery.id, async () => {
+      sent += 1;
+      throw new Error('must not send');
+    });
+    expect(sent).toBe(0);
+    expect(result).toEqual({ ok: false, retryAt: new Date(delivery.nextAttemptAt) });
+    expect((await firstAttempts(1)).attempts).toHaveLength(1);
+  });
+
   it('does not follow a redirect: a 3xx fails the attempt and the target gets nothing', async () => {
     receiver.respond((r) => (r.path.startsWith('/redirect') ? { status: 302, headers: { location: other.url }, body: 'moved' } : { status: 200 }));
     const { firstAttempts } = await scenario(server, receiver.url.replace('/hooks/audit', '/redirect'));

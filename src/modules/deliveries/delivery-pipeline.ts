@@ -22,6 +22,7 @@ export const USER_AGENT = `audithook/${PACKAGE_VERSION}`;
 
 /** Why the attempt that just ran failed, for the job layer's log line; the URL is already redacted. */
 export interface AttemptFailure {
+  attemptNumber: number;
   error: string;
   statusCode: number | null;
   webhookId: string;
@@ -40,6 +41,8 @@ export type AttemptResult =
 export type SendRequest = (request: WebhookRequest) => Promise<SendOutcome>;
 
 const UNFINISHED = [DeliveryStatus.PENDING, DeliveryStatus.RETRYING];
+/** A job run this much before the delivery's recorded next attempt is a stale re-run, not the attempt. */
+const EARLY_RUN_TOLERANCE_MS = 1_000;
 
 /** Attempts per delivery: the first one and one per configured retry delay. */
 export function maxAttemptsOf(config: DeliveryConfig): number {
@@ -107,9 +110,9 @@ export class DeliveryPipeline implements DeliveryCancellation {
   }
 
   /** Deliveries that still owe an attempt, with when and which attempt (for start-up recovery). */
-  async unfinished(): Promise<{ id: string; webhookId: string; attemptNumber: number; runAt: Date }[]> {
+  async unfinished(): Promise<{ id: string; webhookId: string; runAt: Date }[]> {
     const rows = await this.orm.em.fork().find(Delivery, { status: { $in: UNFINISHED } }, { fields: ['id', 'webhook', 'attemptCount', 'nextAttemptAt', 'createdAt'] });
-    return rows.map((d) => ({ id: d.id, webhookId: d.webhook, attemptNumber: d.attemptCount + 1, runAt: d.nextAttemptAt ?? d.createdAt }));
+    return rows.map((d) => ({ id: d.id, webhookId: d.webhook, runAt: d.nextAttemptAt ?? d.createdAt }));
   }
 
   /** How many of a webhook's deliveries are waiting for their first attempt (to hold back new batches). */
@@ -144,20 +147,22 @@ export class DeliveryPipeline implements DeliveryCancellation {
   }
 
   /**
-   * Performs attempt `attemptNumber` of a delivery: signs with the webhook's current secrets, sends,
-   * and records the attempt and the delivery's new state in one transaction. Idempotent per
-   * attempt number: when that attempt is already recorded (a job re-run after a crash), nothing is
-   * sent again and the recorded schedule is returned.
+   * Performs the delivery's next attempt: its number comes from the delivery's own history
+   * (attempts so far + 1), not from the job, so the job carries nothing but which delivery and when.
+   * Signs with the webhook's current secrets, sends, and records the attempt and the delivery's new
+   * state in one transaction. A run that is not yet due (a job re-run after a crash, when its attempt
+   * was already recorded) sends nothing and answers the recorded schedule.
    */
-  async attempt(deliveryId: string, attemptNumber: number, send: SendRequest): Promise<AttemptResult> {
+  async attempt(deliveryId: string, send: SendRequest): Promise<AttemptResult> {
     const em = this.orm.em.fork();
     const delivery = await em.findOne(Delivery, { id: deliveryId });
     if (!delivery) return { ok: false, retryAt: null, reason: 'missing' };
     if (delivery.status === DeliveryStatus.CANCELLED) return { ok: false, retryAt: null, reason: 'cancelled' };
     if (!UNFINISHED.includes(delivery.status)) return { ok: false, retryAt: null, reason: 'finished' };
-    if (delivery.attemptCount >= attemptNumber) {
-      return delivery.nextAttemptAt ? { ok: false, retryAt: delivery.nextAttemptAt } : { ok: false, retryAt: null, reason: 'finished' };
+    if (delivery.nextAttemptAt && delivery.nextAttemptAt.getTime() > Date.now() + EARLY_RUN_TOLERANCE_MS) {
+      return { ok: false, retryAt: delivery.nextAttemptAt };
     }
+    const attemptNumber = delivery.attemptCount + 1;
     const webhook = await em.findOne(Webhook, { id: delivery.webhook });
     if (!webhook || webhook.removedAt) {
       await sqlOf(em)
@@ -189,7 +194,7 @@ export class DeliveryPipeline implements DeliveryCancellation {
     }
     const failure: AttemptFailure | undefined = outcome.ok
       ? undefined
-      : { error: outcome.error, statusCode: outcome.statusCode, webhookId: webhook.id, redactedUrl: redactUrl(webhook.url), ...(settings.ok ? {} : { detail: settings.detail }) };
+      : { attemptNumber, error: outcome.error, statusCode: outcome.statusCode, webhookId: webhook.id, redactedUrl: redactUrl(webhook.url), ...(settings.ok ? {} : { detail: settings.detail }) };
 
     const delayMs = outcome.ok ? null : retryDelayMs({ attemptNumber, delaysMs: this.config.retryDelaysMs, retryAfterMs: outcome.retryAfterMs });
     const finishedAt = new Date();

@@ -3,7 +3,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/sqlite';
 import { decodeCursor, pageSize, toPage, type Page } from '../../lib/paging.js';
 import { isUniqueViolation, json, sqlOf, type AuditEventRow } from '../../db/kysely.js';
 import { badInput } from '../../lib/app-error.js';
-import { isId, type IdPrefix } from '../../lib/ids.js';
+import { isId } from '../../lib/ids.js';
 import type { Principal } from '../auth.js';
 import { principalActor } from '../auth.js';
 import { AuditEvent, type ActorData, type AuditObjectData, type LocationData } from './audit-event.entity.js';

@@ -1,10 +1,19 @@
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 
-const dir = () => mkdtempSync(join(tmpdir(), 'audithook-config-'));
+const made: string[] = [];
+/** A fresh temp folder, removed after the file's tests. */
+const dir = () => {
+  const path = mkdtempSync(join(tmpdir(), 'audithook-config-'));
+  made.push(path);
+  return path;
+};
+afterAll(() => {
+  for (const path of made) rmSync(path, { recursive: true, force: true });
+});
 
 describe('loadConfig', () => {
   it('has the documented defaults and generates secret.key once with mode 0600', () => {

@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, TEST_ENV } from './support/server.js';
+import { tempDir } from './support/temp-dir.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -25,7 +25,7 @@ describe('audithook CLI (compiled, as a child process)', () => {
   let dir: string;
   let env: Record<string, string>;
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'audithook-cli-'));
+    dir = tempDir('audithook-cli-');
     env = { DATABASE_URL: `sqlite:${join(dir, 'audithook.db')}`, AUDITHOOK_SECRET_KEY: TEST_ENV.AUDITHOOK_SECRET_KEY!, LOG_LEVEL: 'silent' };
   });
 

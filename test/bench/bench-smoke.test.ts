@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../support/temp-dir.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -45,7 +45,7 @@ const alive = (pid: number) => {
 };
 
 describe('npm run bench -- --smoke (every scenario and baseline, tiny counts, as a child process)', () => {
-  const out = mkdtempSync(join(tmpdir(), 'audithook-bench-smoke-'));
+  const out = tempDir('audithook-bench-smoke-');
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
   it('writes a JSON report with every row as a number, a PNG chart, and leaves no process behind', async () => {

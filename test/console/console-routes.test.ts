@@ -1,12 +1,12 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contentSecurityPolicy, createConsoleRoutes } from '../../src/web/console-routes.js';
 import type { TestServer } from '../support/server.js';
 import { startConsoleServer } from './support/browser.js';
+import { tempDir } from '../support/temp-dir.js';
 
 // The static handler on its own (a fake build in a temp folder) and as the real server serves the real build.
 
@@ -49,7 +49,7 @@ describe('createConsoleRoutes with a fake build', () => {
   let server: Server;
 
   beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'audithook-console-'));
+    root = tempDir('audithook-console-');
     distDir = join(root, 'dist', 'console');
     mkdirSync(join(distDir, 'assets'), { recursive: true });
     writeFileSync(join(distDir, 'index.html'), '<!doctype html><title>console</title>');
@@ -176,7 +176,7 @@ describe('createConsoleRoutes with a fake build', () => {
   });
 
   it('says clearly when the console is not built', async () => {
-    const empty = mkdtempSync(join(tmpdir(), 'audithook-console-empty-'));
+    const empty = tempDir('audithook-console-empty-');
     const { origin: bare, server: bareServer } = await serve(join(empty, 'missing'));
     try {
       for (const path of ['/', '/graphiql', '/deliveries']) {

@@ -1,8 +1,8 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startTestServer, waitFor, type TestServer } from '../support/server.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const mode = (path: string) => (statSync(path).mode & 0o777).toString(8);
 const roots: string[] = [];
@@ -12,7 +12,7 @@ afterAll(() => {
 
 describe('data at rest: file modes', () => {
   it('creates the data folder 0700 and the database, -wal, -shm and secret.key 0600, even under umask 000', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'audithook-modes-'));
+    const root = tempDir('audithook-modes-');
     roots.push(root);
     const dataDir = join(root, 'var', 'data'); // neither folder exists yet
     const previousUmask = process.umask(0o000); // the most permissive umask: modes must not depend on it
@@ -40,7 +40,7 @@ describe('data at rest: file modes', () => {
   });
 
   it('narrows a database file left readable by others to 0600, and warns', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'audithook-modes-'));
+    const root = tempDir('audithook-modes-');
     roots.push(root);
     const first = await startTestServer({}, { dir: root });
     await first.stop();
@@ -58,7 +58,7 @@ describe('data at rest: file modes', () => {
   });
 
   it('warns about an existing data folder open to others, without changing it', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'audithook-modes-'));
+    const root = tempDir('audithook-modes-');
     roots.push(root);
     const shared = join(root, 'shared');
     mkdirSync(shared);

@@ -1,5 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,6 +6,7 @@ import { runCli } from '../support/cli-process.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 import { createOrgWithCli, postGraphql, startServerProcess, type ServerProcess } from '../support/server-process.js';
 import { TEST_ENV, waitFor } from '../support/server.js';
+import { tempDir } from '../support/temp-dir.js';
 
 /** Several `audithook serve` and CLI processes on one SQLite file: the README promises they share the work safely. */
 
@@ -69,7 +69,7 @@ afterEach(async () => {
 
 /** A fresh data folder, a loopback receiver, and the environment every process of one test shares. */
 async function setUp(prefix: string): Promise<{ env: Record<string, string>; databasePath: string; receiver: Receiver }> {
-  dir = mkdtempSync(join(tmpdir(), prefix));
+  dir = tempDir(prefix);
   receiver = await startReceiver();
   const databasePath = join(dir, 'audithook.db');
   // LOG_LEVEL info: the "listening" line names the URL; warnings and errors are collected and must stay empty.

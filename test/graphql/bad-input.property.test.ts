@@ -7,7 +7,6 @@ import {
   auditEventInput,
   authorization,
   cursors,
-  hostileString,
   isoTime,
   someId,
   stringSlots,

@@ -1,6 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
@@ -9,6 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startReceiver } from '../support/receiver.js';
 import { TEST_ENV, waitFor } from '../support/server.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 /** Requests in flight per webhook; set explicitly because it bounds how many deliveries a crash can make us re-send. */
@@ -69,7 +69,7 @@ afterAll(() => {
 
 describe('crash recovery', () => {
   it('delivers every event whose recordAuditEvent returned, after a SIGKILL mid-stream and a restart', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'audithook-crash-'));
+    const dir = tempDir('audithook-crash-');
     const receiver = await startReceiver();
     // Shortly before the kill the receiver stops answering: the requests it then gets are in flight when the
     // server dies, and later events stay in the outbox, so recovery has both kinds of unfinished work.
@@ -181,7 +181,7 @@ describe('crash recovery', () => {
   }, 120_000);
 
   it('on SIGTERM finishes the webhook request in flight, records it, and exits 0', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'audithook-term-'));
+    const dir = tempDir('audithook-term-');
     const receiver = await startReceiver();
     let release: () => void = () => {};
     const requestArrived = new Promise<void>((arrived) => {

@@ -1,13 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PARKED_RECHECK_MS } from '../../src/jobs/delivery-runtime.js';
 import { KeyedSemaphore } from '../../src/jobs/keyed-semaphore.js';
 import { ParkedAttempts } from '../../src/jobs/parked-attempts.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 import { startTestServer, waitFor, type TestServer } from '../support/server.js';
+import { tempDir } from '../support/temp-dir.js';
 
 describe('KeyedSemaphore', () => {
   it('never waits: a full key answers null at once, other keys are unaffected, a release is reported', () => {
@@ -70,7 +69,7 @@ describe('parked attempts across a restart', () => {
   let server: TestServer | undefined;
   let receiver: Receiver;
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'audithook-parked-'));
+    dir = tempDir('audithook-parked-');
     receiver = await startReceiver();
   });
   afterAll(async () => {

@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -9,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { secretKeyId } from '../../src/lib/secret-box.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 import { startTestServer, waitFor, type TestServer } from '../support/server.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const run = promisify(execFile);
 const cli = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url));
@@ -40,7 +40,7 @@ afterAll(async () => {
 });
 
 function freshDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'audithook-rotation-'));
+  const dir = tempDir('audithook-rotation-');
   dirs.push(dir);
   return dir;
 }

@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { MIN_NODE_VERSION, nodeVersionProblem } from '../../src/lib/node-version.js';
 import { linesOf, PROJECT_ROOT, runCli } from '../support/cli-process.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const run = promisify(execFile);
 const packageJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
@@ -43,7 +43,7 @@ describe('the Node.js version audithook runs on', () => {
   it.runIf(existsSync('/usr/bin/npm') && systemNodeIsOld)(
     'npx audithook runs on the project Node 24 too (a command that opens SQLite, which crashes on the older Node)',
     async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'audithook-npx-'));
+      const dir = tempDir('audithook-npx-');
       const env = { PATH: `/usr/bin:/bin`, HOME: process.env.HOME ?? '/root', DATABASE_URL: `sqlite:${join(dir, 'audithook.db')}` };
       const { stdout } = await run('/usr/bin/npm', ['exec', '--', 'audithook', 'migrate'], { cwd: PROJECT_ROOT, env });
       expect(stdout).toMatch(/^applied /);
@@ -66,7 +66,7 @@ describe('the Node.js version audithook runs on', () => {
   });
 
   it.runIf(systemNodeIsOld)('the compiled CLI started directly on the machine\'s older Node exits 78 with one line, before opening anything', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'audithook-oldnode-'));
+    const dir = tempDir('audithook-oldnode-');
     const result = await runCli(['serve'], { DATABASE_URL: `sqlite:${join(dir, 'data', 'audithook.db')}` }, { nodePath: SYSTEM_NODE });
     expect(result.signal).toBeNull(); // no segmentation fault
     expect(result.code).toBe(78);

@@ -1,17 +1,17 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI_PATH, exitWithin, PROJECT_ROOT } from '../support/cli-process.js';
 import { TEST_ENV } from '../support/server.js';
+import { tempDir } from '../support/temp-dir.js';
 
 /** Well inside the 10 s grace period for webhook requests in flight; an idle server stops in milliseconds. */
 const EXIT_LIMIT_MS = 5_000;
 
 describe('audithook serve: SIGTERM', () => {
   it('exits 0 within the grace period even when whatever read its stdout has gone away', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'audithook-sigterm-'));
+    const dir = tempDir('audithook-sigterm-');
     const child = spawn(process.execPath, [CLI_PATH, 'serve'], {
       cwd: PROJECT_ROOT,
       env: {

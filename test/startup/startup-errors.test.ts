@@ -1,10 +1,10 @@
 import { chmodSync, mkdirSync, mkdtempSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_PATH, linesOf, runCli, type CliResult } from '../support/cli-process.js';
 import { TEST_ENV } from '../support/server.js';
+import { tempDir } from '../support/temp-dir.js';
 
 /** A name getaddrinfo refuses locally (a label longer than 63 characters), so no DNS query leaves the machine. */
 const UNRESOLVABLE_HOST = `${'a'.repeat(70)}.invalid`;
@@ -49,7 +49,7 @@ describe('audithook serve: start-up failures print one line naming the cause', (
   });
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'audithook-startup-'));
+    dir = tempDir('audithook-startup-');
     chmodSync(dir, 0o755); // other users (the EACCES case) may traverse it
     occupied = createServer();
     await new Promise<void>((resolve) => occupied.listen(0, '127.0.0.1', resolve));

@@ -1,11 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { startApp, type App, type AppOptions } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/lib/logger.js';
+import { tempDir } from './temp-dir.js';
 
 /** A GraphQL response as the client sees it. */
 export interface GqlResult<T = Record<string, any>> {
@@ -47,7 +47,7 @@ export const TEST_ENV: Record<string, string> = {
 
 /** Starts a server; `env` overrides TEST_ENV, `dir` reuses a data folder (restarts). */
 export async function startTestServer(env: Record<string, string> = {}, options: AppOptions & { dir?: string; captureLogs?: boolean } = {}): Promise<TestServer> {
-  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'audithook-test-'));
+  const dir = options.dir ?? tempDir('audithook-test-');
   const config = loadConfig({ ...TEST_ENV, DATABASE_URL: `sqlite:${join(dir, 'audithook.db')}`, ...(options.captureLogs ? { LOG_LEVEL: 'debug' } : {}), ...env }, dir);
   const logs: string[] = [];
   const logger = options.captureLogs ? createLogger(config.logLevel, { write: (line: string) => void logs.push(line) }) : createLogger(config.logLevel);

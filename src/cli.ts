@@ -231,6 +231,10 @@ async function receive(args: string[]): Promise<void> {
     json: values.json === true,
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
+  }).catch((error: unknown) => {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EADDRINUSE' && code !== 'EACCES') throw error;
+    throw new AppError('BAD_USER_INPUT', `cannot listen on 127.0.0.1:${port} (${code}); pick another --port`, 'port');
   });
   const stop = () => void receiver.close().then(() => process.exit(0));
   process.once('SIGTERM', stop);

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildPayload } from '../../src/delivery/payload.js';
 import { generateSigningSecret, signatureHeaders } from '../../src/delivery/signing.js';
 import { startLocalServer, type LocalServer } from '../delivery/local-server.js';
-import { CLI_PATH, exitWithin, PROJECT_ROOT } from '../support/cli-process.js';
+import { CLI_PATH, exitWithin, PROJECT_ROOT, runCli } from '../support/cli-process.js';
 import { startTestServer, waitFor, type TestServer } from '../support/server.js';
 
 /** An `audithook receive` child process, its output split into lines as they come. */
@@ -153,6 +153,11 @@ describe('audithook receive', () => {
     ]);
     const rejections = receiver.err.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
     expect(rejections).toEqual([{ rejected: 400, reason: expect.stringMatching(/^bad signature: webhook-timestamp is more than 300 s away/), deliveryId: 'dlv_evt_stale' }]);
+
+    // A second receiver on the same port says so and exits 1.
+    const busy = await runCli(['receive', '--port', String(new URL(receiver.url).port)], {});
+    expect(busy.code).toBe(1);
+    expect(busy.stderr).toMatch(/cannot listen on 127\.0\.0\.1:\d+ \(EADDRINUSE\); pick another --port/);
   });
 
   it('--forward passes verified requests on (body and signature intact), never follows a redirect, and answers 502 when the target fails', async () => {

@@ -181,7 +181,7 @@ async function forward(url: string, request: IncomingMessage, body: Buffer): Pro
     if (value !== undefined) headers[name] = value;
   }
   try {
-    const response = await fetch(url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS) });
+    const response = await fetch(url, { method: 'POST', headers, body: Uint8Array.from(body), redirect: 'manual', signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS) });
     await response.arrayBuffer().catch(() => undefined);
     if (response.status >= 200 && response.status < 300) return null;
     if (response.status >= 300 && response.status < 400) return `answered ${response.status} (redirects are not followed)`;

@@ -1,6 +1,6 @@
 // Standard Webhooks signatures (https://www.standardwebhooks.com), so receivers can use any
 // off-the-shelf verifier. During a secret rotation we sign with every active secret.
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** Prefix of a Standard Webhooks symmetric secret. */
 export const SIGNING_SECRET_PREFIX = 'whsec_';
@@ -68,4 +68,47 @@ export function signatureHeaders(input: SignWebhookInput): Record<'webhook-id' |
     'webhook-timestamp': String(input.timestampSec),
     'webhook-signature': signWebhook(input),
   };
+}
+
+/** How far a `webhook-timestamp` may be from now, either way, before a receiver refuses it (the spec's replay window). */
+export const SIGNATURE_TOLERANCE_SEC = 5 * 60;
+
+/** What a receiver got: the three headers (as sent, possibly absent) and the raw body bytes. */
+export interface VerifySignatureInput {
+  webhookId: string | undefined;
+  timestamp: string | undefined;
+  signature: string | undefined;
+  body: Buffer;
+  secret: string;
+  nowSec?: number;
+}
+
+/** A verification outcome: ok, or the reason a receiver refuses the request (safe to print: it never holds a secret). */
+export type SignatureVerification = { ok: true } | { ok: false; reason: string };
+
+/**
+ * Checks a request against a `whsec_` secret as a Standard Webhooks receiver does: all three headers present,
+ * the timestamp within SIGNATURE_TOLERANCE_SEC of now, and one `v1,` signature equal (in constant time) to the
+ * HMAC-SHA256 over `{id}.{timestamp}.{body}`. For `audithook receive`; a malformed secret throws TypeError.
+ */
+export function verifySignature(input: VerifySignatureInput): SignatureVerification {
+  const key = decodeSecret(input.secret);
+  if (key === null) throw new TypeError('verifySignature: the secret is not a valid whsec_ secret');
+  const { webhookId, timestamp, signature } = input;
+  if (!webhookId) return { ok: false, reason: 'missing webhook-id header' };
+  if (!timestamp) return { ok: false, reason: 'missing webhook-timestamp header' };
+  if (!signature) return { ok: false, reason: 'missing webhook-signature header' };
+  if (!/^\d{1,15}$/.test(timestamp)) return { ok: false, reason: 'webhook-timestamp is not a number of seconds' };
+  const nowSec = input.nowSec ?? Math.floor(Date.now() / 1000);
+  if (Math.abs(nowSec - Number(timestamp)) > SIGNATURE_TOLERANCE_SEC) {
+    return { ok: false, reason: `webhook-timestamp is more than ${SIGNATURE_TOLERANCE_SEC} s away from now (replay or clock skew)` };
+  }
+  const expected = createHmac('sha256', key).update(`${webhookId}.${timestamp}.`, 'utf8').update(input.body).digest();
+  for (const candidate of signature.split(' ')) {
+    const [version, encoded] = candidate.split(',', 2);
+    if (version !== 'v1' || !encoded) continue;
+    const given = Buffer.from(encoded, 'base64');
+    if (given.length === expected.length && timingSafeEqual(given, expected)) return { ok: true };
+  }
+  return { ok: false, reason: 'no webhook-signature matches the body (wrong secret, or the body or headers were changed)' };
 }

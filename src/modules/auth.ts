@@ -8,8 +8,18 @@ export interface Principal {
   label: string | null;
 }
 
+/** An operator on the host acting through the CLI (no API token): who `audithook token revoke` records as the actor. */
+export interface OperatorPrincipal {
+  operator: true;
+  organizationId: string;
+}
+
+/** The actor recorded for an operator's CLI change: honest about having no token behind it. */
+export const OPERATOR_ACTOR = { id: 'cli', type: 'operator' } as const;
+
 /** The actor recorded on audit events that audithook writes about its own configuration changes. */
-export function principalActor(principal: Principal): { id: string; type: string; name?: string } {
+export function principalActor(principal: Principal | OperatorPrincipal): { id: string; type: string; name?: string } {
+  if ('operator' in principal) return { ...OPERATOR_ACTOR };
   return principal.label
     ? { id: principal.tokenId, type: 'api_token', name: principal.label }
     : { id: principal.tokenId, type: 'api_token' };

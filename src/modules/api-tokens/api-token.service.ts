@@ -3,7 +3,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/sqlite';
 import { AppError, badInput } from '../../lib/app-error.js';
 import { isId } from '../../lib/ids.js';
 import type { AuditEventService } from '../audit-events/audit-event.service.js';
-import type { Principal } from '../auth.js';
+import type { OperatorPrincipal, Principal } from '../auth.js';
 import { ApiToken, Role } from './api-token.entity.js';
 
 const TOKEN_PREFIX = 'ah_';
@@ -119,8 +119,13 @@ export class ApiTokenService {
     return this.orm.em.fork().find(ApiToken, { organization: organizationId, revokedAt: null }, { orderBy: { createdAt: 'desc', id: 'desc' } });
   }
 
+  /** `audithook token revoke`: the same revocation (and `api_token_revoked` event), by the host's operator. */
+  async revokeAsOperator(organizationId: string, id: string): Promise<boolean> {
+    return this.revoke({ operator: true, organizationId }, id);
+  }
+
   /** Revokes a token of the caller's organization; false when it was already revoked, NOT_FOUND when it does not exist. */
-  async revoke(principal: Principal, id: string): Promise<boolean> {
+  async revoke(principal: Principal | OperatorPrincipal, id: string): Promise<boolean> {
     if (!isId('tok', id)) throw new AppError('NOT_FOUND', 'no API token with this id in this organization', 'id');
     const revoked = await this.orm.em.fork().transactional(async (em) => {
       const apiToken = await em.findOne(ApiToken, { id, organization: principal.organizationId });

@@ -5,7 +5,7 @@ import { isUniqueViolation, json, sqlOf, type AuditEventRow } from '../../db/kys
 import { badInput } from '../../lib/app-error.js';
 import { isId } from '../../lib/ids.js';
 import type { Principal } from '../auth.js';
-import { principalActor } from '../auth.js';
+import { principalActor, type OperatorPrincipal } from '../auth.js';
 import { AuditEvent, type ActorData, type AuditObjectData, type LocationData } from './audit-event.entity.js';
 
 /** The most events one recordAuditEvents call may carry. */
@@ -83,7 +83,7 @@ export class AuditEventService {
   /** Records an event about audithook itself (webhook or token changes) inside the caller's transaction. */
   async recordSystemEvent(
     em: EntityManager,
-    principal: Principal,
+    principal: Principal | OperatorPrincipal,
     event: { action: string; context: AuditObjectData[]; message: string },
   ): Promise<AuditEvent> {
     const { events, webhookId } = await this.insertEvents(em, principal.organizationId, [

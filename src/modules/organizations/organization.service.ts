@@ -39,6 +39,11 @@ export class OrganizationService {
     });
   }
 
+  /** Every organization, oldest first: for the CLI's `org list`. */
+  async list(): Promise<Organization[]> {
+    return this.orm.em.fork().find(Organization, {}, { orderBy: { createdAt: 'asc', id: 'asc' } });
+  }
+
   /** One organization, or null. */
   async get(id: string): Promise<Organization | null> {
     return this.orm.em.fork().findOne(Organization, { id });

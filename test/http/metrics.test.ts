@@ -147,6 +147,31 @@ describe('GET /metrics', () => {
     }
   });
 
+  it('counts deliveries cancelled with their webhook once, by kind', async () => {
+    const hanging = await startReceiver();
+    try {
+      hanging.respond(() => undefined); // never answers: the attempt stays in flight
+      const org = await server.createOrg('Gamma');
+      expect((await server.gql(REGISTER, { org: org.orgId, url: hanging.url }, org.adminToken)).errors).toBeUndefined();
+      await waitFor(() => hanging.requests.length > 0);
+      expect((await server.gql(REMOVE, { org: org.orgId }, org.adminToken)).data?.removeWebhook).toBe(true);
+      const db = () => sqlOf(server.app.orm.em.fork());
+      const webhookId = (await db().selectFrom('webhooks').select('id').where('organization_id', '=', org.orgId).executeTakeFirstOrThrow()).id;
+      const cancelled = (await db().selectFrom('deliveries').select('id').where('webhook_id', '=', webhookId).where('status', '=', 'CANCELLED').execute()).length;
+      expect(cancelled).toBeGreaterThanOrEqual(1);
+      const total = (await db().selectFrom('deliveries').select('id').where('kind', '=', 'EVENTS').where('status', '=', 'CANCELLED').execute()).length;
+      expect(value(await families(server), 'audithook_deliveries_total', { kind: 'EVENTS', status: 'CANCELLED' })).toBe(total);
+      // The in-flight attempt times out (2 s) and is recorded, but the delivery stays CANCELLED and is not counted again.
+      await waitFor(async () => (await db().selectFrom('delivery_attempts').select('id').where('webhook_id', '=', webhookId).execute()).length > 0, 15_000);
+      const after = await families(server);
+      expect(value(after, 'audithook_deliveries_total', { kind: 'EVENTS', status: 'CANCELLED' })).toBe(total);
+      expect(value(after, 'audithook_delivery_attempts_total', { outcome: 'FAILED', error: 'TIMEOUT' })).toBeGreaterThanOrEqual(1);
+      expect(value(after, 'audithook_webhooks', { status: 'ACTIVE' })).toBe(2);
+    } finally {
+      await hanging.close();
+    }
+  });
+
   it('answers 405 to other methods', async () => {
     const response = await fetch(new URL('/metrics', server.url), { method: 'POST' });
     expect(response.status).toBe(405);

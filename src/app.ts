@@ -4,6 +4,7 @@ import { openDatabase, type MikroORM } from './db/orm.js';
 import { startHttpServer, type HttpServerHandle, type RouteHandler } from './http/server.js';
 import { createSchema } from './graphql/schema.js';
 import { DeliveryRuntime } from './jobs/delivery-runtime.js';
+import { createMetrics } from './metrics/metrics.js';
 import type { WsSessionLimits, WsSessions } from './http/ws-sessions.js';
 import type { Logger } from './lib/logger.js';
 import { createServices, type Services } from './modules/services.js';
@@ -36,7 +37,9 @@ export interface AppOptions {
 /** The composition root: the only place that wires database, services, jobs and GraphQL together. */
 export async function startApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
   const orm = await openDatabase(config.database, { logger });
-  const services = createServices(orm, config, options.destinationPolicy ? { destinationPolicy: options.destinationPolicy } : {});
+  // One registry per app (never prom-client's global one): tests run several apps in one process.
+  const metrics = createMetrics(orm);
+  const services = createServices(orm, config, { metrics, ...(options.destinationPolicy ? { destinationPolicy: options.destinationPolicy } : {}) });
   let runtime: DeliveryRuntime | null = null;
   let http: HttpServerHandle | null = null;
   try {
@@ -61,6 +64,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         healthCheck: async () => orm.em.getConnection().isConnected(),
         routes: options.routes ?? [createConsoleRoutes()],
         ws: { maxLifetimeMs: config.wsMaxLifetimeMs, ...options.ws },
+        metrics: { metrics, token: config.metricsToken },
       },
       { host: config.host, port: config.port },
     );

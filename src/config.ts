@@ -26,6 +26,8 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** A WebSocket connection is closed after this long, so its token is presented again (AUDITHOOK_WS_MAX_LIFETIME). */
   wsMaxLifetimeMs: number;
+  /** AUDITHOOK_METRICS_TOKEN: required as a Bearer token on /metrics when set; kept in memory only, never logged. */
+  metricsToken: string | null;
   delivery: DeliveryConfig;
 }
 
@@ -87,6 +89,7 @@ const envSchema = z.object({
   AUDITHOOK_TEST_DELAY: durationMsText.default(5_000),
   AUDITHOOK_MAX_BATCH_SIZE: integerText(1, 1000).default(100),
   AUDITHOOK_WEBHOOK_CONCURRENCY: integerText(1, 64).default(4),
+  AUDITHOOK_METRICS_TOKEN: z.string().trim().min(16, 'expected at least 16 characters (e.g. `openssl rand -hex 24`)').regex(/^\S+$/, 'expected no spaces').optional(),
   AUDITHOOK_WS_MAX_LIFETIME: durationMsText.refine((ms) => ms >= 1_000, 'expected at least 1s').default(3_600_000),
 });
 
@@ -161,6 +164,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     allowPrivateDestinations: e.AUDITHOOK_ALLOW_PRIVATE_DESTINATIONS,
     logLevel: e.LOG_LEVEL,
     wsMaxLifetimeMs: e.AUDITHOOK_WS_MAX_LIFETIME,
+    metricsToken: e.AUDITHOOK_METRICS_TOKEN ?? null,
     delivery: {
       requestTimeoutMs: e.AUDITHOOK_REQUEST_TIMEOUT,
       retryDelaysMs: e.AUDITHOOK_RETRY_DELAYS,

@@ -75,6 +75,7 @@ export interface WebhookRow {
   id: string;
   organization_id: string;
   active_organization: string | null;
+  status: string;
   removed_at: Date | null;
   last_attempt_at: Date | null;
   last_success_at: Date | null;

@@ -16,6 +16,9 @@ import { createErrorFormatter } from '../graphql/errors.js';
 import { documentTooDeep, MAX_DOCUMENT_DEPTH } from '../graphql/input-guard.js';
 import { limitedWsOperation, limitParseOptions, limitValidationRules, queryCostPlugin } from '../graphql/limits.js';
 import { operationLoggingPlugin } from '../graphql/logging-plugin.js';
+import { operationMetricsPlugin } from '../graphql/metrics-plugin.js';
+import type { AppMetrics } from '../metrics/metrics.js';
+import { METRICS_PATH, serveMetrics } from '../metrics/metrics-endpoint.js';
 
 /** Request bodies above this are refused with 413 before they are parsed. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -38,6 +41,8 @@ export interface HttpServerOptions {
   routes?: RouteHandler[];
   /** WebSocket bounds; unset fields take DEFAULT_WS_LIMITS (lifetime: 1 h). */
   ws?: Partial<WsSessionLimits>;
+  /** Served at /metrics (and counts GraphQL operations); `token`, when set, is required as a Bearer token. */
+  metrics?: { metrics: AppMetrics; token: string | null };
 }
 
 /** The running HTTP server; `close` stops accepting and waits for requests in flight. */
@@ -146,6 +151,7 @@ export async function startHttpServer(options: HttpServerOptions, listen: { host
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       operationLoggingPlugin(logger),
+      ...(options.metrics ? [operationMetricsPlugin(options.metrics.metrics)] : []),
       queryCostPlugin(),
       {
         async serverWillStart() {
@@ -213,6 +219,9 @@ export async function startHttpServer(options: HttpServerOptions, listen: { host
       if (url.pathname === '/healthz' && (request.method === 'GET' || request.method === 'HEAD')) {
         const healthy = await options.healthCheck().catch(() => false);
         return sendJson(response, healthy ? 200 : 503, { status: healthy ? 'ok' : 'unavailable' });
+      }
+      if (url.pathname === METRICS_PATH && options.metrics) {
+        return serveMetrics(request, response, { registry: options.metrics.metrics.registry, token: options.metrics.token });
       }
       for (const handler of options.routes ?? []) if (await handler(request, response)) return;
       return requestError(response, 404, 'NOT_FOUND', `nothing at ${url.pathname}; GraphQL is at ${GRAPHQL_PATH}`);

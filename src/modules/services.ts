@@ -1,6 +1,7 @@
 import type { MikroORM } from '@mikro-orm/sqlite';
 import type { Config } from '../config.js';
 import { SecretBox } from '../lib/secret-box.js';
+import { noMetrics, type ServiceMetrics } from '../metrics/metrics.js';
 import { ApiTokenService } from './api-tokens/api-token.service.js';
 import { AuditEventService } from './audit-events/audit-event.service.js';
 import { AttemptFeed } from './deliveries/attempt-feed.js';
@@ -29,12 +30,13 @@ export interface Services {
 }
 
 /** Wires services together; the only place that knows their constructors. */
-export function createServices(orm: MikroORM, config: Config, overrides: { destinationPolicy?: Partial<DestinationPolicy> } = {}): Services {
+export function createServices(orm: MikroORM, config: Config, overrides: { destinationPolicy?: Partial<DestinationPolicy>; metrics?: ServiceMetrics } = {}): Services {
+  const metrics = overrides.metrics ?? noMetrics;
   let signals: DeliverySignals = noDeliverySignals;
   const currentSignals = () => signals;
   const secrets = new SecretBox(config.secretKey, config.previousSecretKeys);
   const outbox = new OutboxService(orm);
-  const auditEvents = new AuditEventService(orm, outbox, currentSignals);
+  const auditEvents = new AuditEventService(orm, outbox, currentSignals, metrics);
   const apiTokens = new ApiTokenService(orm, auditEvents);
   const organizations = new OrganizationService(orm, apiTokens);
   const feed = new AttemptFeed();
@@ -47,7 +49,7 @@ export function createServices(orm: MikroORM, config: Config, overrides: { desti
     () => pipeline!,
   );
   const deliveries = new DeliveryReadModel(orm, auditEvents, feed);
-  pipeline = new DeliveryPipeline(orm, config.delivery, webhooks, outbox, deliveries, feed, currentSignals);
+  pipeline = new DeliveryPipeline(orm, config.delivery, webhooks, outbox, deliveries, feed, currentSignals, metrics);
   return {
     organizations,
     apiTokens,

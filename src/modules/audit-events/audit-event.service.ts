@@ -4,6 +4,7 @@ import { decodeCursor, pageSize, toPage, type Page } from '../../lib/paging.js';
 import { isUniqueViolation, json, sqlOf, type AuditEventRow } from '../../db/kysely.js';
 import { badInput } from '../../lib/app-error.js';
 import { isId } from '../../lib/ids.js';
+import { noMetrics, type ServiceMetrics } from '../../metrics/metrics.js';
 import type { Principal } from '../auth.js';
 import { principalActor, type OperatorPrincipal } from '../auth.js';
 import { AuditEvent, type ActorData, type AuditObjectData, type LocationData } from './audit-event.entity.js';
@@ -51,6 +52,7 @@ export class AuditEventService {
     private readonly orm: MikroORM,
     private readonly outbox: EventQueue,
     private readonly signals: () => EventQueueSignals,
+    private readonly metrics: ServiceMetrics = noMetrics,
   ) {}
 
   /** recordAuditEvent: one event; a repeated idempotency key returns the first event. */
@@ -69,7 +71,8 @@ export class AuditEventService {
     const validated = inputs.map((input, index) => validateEventInput(input, (field) => fieldOf(index, field)));
     for (let attempt = 0; ; attempt++) {
       try {
-        const { events, webhookId } = await this.orm.em.fork().transactional((em) => this.insertEvents(em, organizationId, validated));
+        const { events, webhookId, recorded } = await this.orm.em.fork().transactional((em) => this.insertEvents(em, organizationId, validated));
+        this.metrics.eventsRecorded(recorded);
         if (webhookId) this.signals().eventsQueued(webhookId);
         return events;
       } catch (error) {
@@ -115,7 +118,7 @@ export class AuditEventService {
     em: EntityManager,
     organizationId: string,
     inputs: Required<AuditEventInputData>[],
-  ): Promise<{ events: AuditEvent[]; webhookId: string | null }> {
+  ): Promise<{ events: AuditEvent[]; webhookId: string | null; recorded: number }> {
     const db = sqlOf(em);
     const keys = [...new Set(inputs.map((i) => i.idempotencyKey).filter((k): k is string => k !== null))];
     const existing = new Map<string, AuditEvent>();
@@ -146,7 +149,7 @@ export class AuditEventService {
       created.push(event);
       return event;
     });
-    if (created.length === 0) return { events, webhookId: null };
+    if (created.length === 0) return { events, webhookId: null, recorded: 0 };
     for (let i = 0; i < created.length; i += INSERT_CHUNK_EVENTS) {
       await db
         .insertInto('audit_events')
@@ -155,7 +158,7 @@ export class AuditEventService {
     }
     const webhook = await db.selectFrom('webhooks').select('id').where('active_organization', '=', organizationId).executeTakeFirst();
     if (webhook) await this.outbox.enqueue(em, webhook.id, created.map((e) => e.id), receivedAt);
-    return { events, webhookId: webhook?.id ?? null };
+    return { events, webhookId: webhook?.id ?? null, recorded: created.length };
   }
 
   /** One event of the organization, or null. */

@@ -8,6 +8,7 @@ import { signatureHeaders } from '../../delivery/signing.js';
 import { newId } from '../../lib/ids.js';
 import { PACKAGE_VERSION } from '../../lib/package-info.js';
 import { redactUrl } from '../../lib/redact-url.js';
+import { noMetrics, type ServiceMetrics } from '../../metrics/metrics.js';
 import type { OutboxService } from '../outbox/outbox.service.js';
 import type { DeliveryCancellation } from '../webhooks/webhook.service.js';
 import type { WebhookService } from '../webhooks/webhook.service.js';
@@ -62,6 +63,7 @@ export class DeliveryPipeline implements DeliveryCancellation {
     private readonly reads: DeliveryReadModel,
     private readonly feed: AttemptFeed,
     private readonly signals: () => DeliverySignals,
+    private readonly metrics: ServiceMetrics = noMetrics,
   ) {}
 
   /**
@@ -143,6 +145,7 @@ export class DeliveryPipeline implements DeliveryCancellation {
 
   /** DeliveryCancellation, after commit: their jobs are no longer needed. */
   async afterCancelled(deliveryIds: string[]): Promise<void> {
+    await this.countCancelled(deliveryIds).catch(() => undefined); // a metrics read never fails a removal
     if (deliveryIds.length > 0) await this.signals().deliveriesCancelled(deliveryIds);
   }
 
@@ -165,12 +168,13 @@ export class DeliveryPipeline implements DeliveryCancellation {
     const attemptNumber = delivery.attemptCount + 1;
     const webhook = await em.findOne(Webhook, { id: delivery.webhook });
     if (!webhook || webhook.removedAt) {
-      await sqlOf(em)
+      const cancelled = await sqlOf(em)
         .updateTable('deliveries')
         .set({ status: DeliveryStatus.CANCELLED, next_attempt_at: null, completed_at: new Date() })
         .where('id', '=', delivery.id)
         .where('status', 'in', UNFINISHED)
-        .execute();
+        .executeTakeFirst();
+      if (Number(cancelled.numUpdatedRows) === 1) this.metrics.deliveryFinished(delivery.kind, DeliveryStatus.CANCELLED);
       return { ok: false, retryAt: null, reason: 'cancelled' };
     }
     const settings = this.webhooks.sendSettings(webhook);
@@ -232,13 +236,29 @@ export class DeliveryPipeline implements DeliveryCancellation {
         .set(outcome.ok ? { last_attempt_at: startedAt, last_success_at: finishedAt } : { last_attempt_at: startedAt, last_failure_at: finishedAt })
         .where('id', '=', webhook.id)
         .execute();
-      return { attempt, updated: applied };
+      return { attempt, updated: applied, status };
     });
     const { attempt } = committed;
+    this.metrics.attemptFinished(attempt.outcome, attempt.error, attempt.durationMs);
+    if (committed.updated && committed.status !== DeliveryStatus.RETRYING) this.metrics.deliveryFinished(delivery.kind, committed.status);
     this.feed.publish(attempt);
     if (!committed.updated) return { ok: false, retryAt: null, reason: 'cancelled', ...(failure ? { failure } : {}) };
     if (outcome.ok) return { ok: true };
     return nextAttemptAt ? { ok: false, retryAt: nextAttemptAt, failure: failure! } : { ok: false, retryAt: null, reason: 'exhausted', failure: failure! };
+  }
+
+  /** Counts deliveries cancelled with their webhook, by kind, once that cancellation committed (a rare path: one grouped read). */
+  private async countCancelled(deliveryIds: string[]): Promise<void> {
+    for (let i = 0; i < deliveryIds.length; i += 500) {
+      const rows = await sqlOf(this.orm.em.fork())
+        .selectFrom('deliveries')
+        .select((eb) => ['kind', eb.fn.countAll<number>().as('n')])
+        .where('id', 'in', deliveryIds.slice(i, i + 500))
+        .where('status', '=', DeliveryStatus.CANCELLED)
+        .groupBy('kind')
+        .execute();
+      for (const row of rows) this.metrics.deliveryFinished(row.kind, DeliveryStatus.CANCELLED, Number(row.n));
+    }
   }
 
   /** The body's events: samples for a TEST delivery, else one joined query in batch order. */

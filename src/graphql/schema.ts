@@ -1,4 +1,4 @@
-import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { lexicographicSortSchema, printSchema, type GraphQLObjectType, type GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { ApiTokenResolver } from '../modules/api-tokens/api-token.resolver.js';
 import { AuditEventResolver } from '../modules/audit-events/audit-event.resolver.js';
@@ -23,7 +23,19 @@ const topicsUnused = {
 
 /** Builds the executable schema from the decorated resolvers (once per process). */
 export async function createSchema(): Promise<GraphQLSchema> {
-  return buildSchema({ resolvers, authChecker, validate: false, authMode: 'error', pubSub: topicsUnused, globalMiddlewares: [inputGuard] });
+  const schema = await buildSchema({ resolvers, authChecker, validate: false, authMode: 'error', pubSub: topicsUnused, globalMiddlewares: [inputGuard] });
+  // type-graphql has no option for the root types' descriptions, so they are set here.
+  for (const [type, description] of rootDescriptions(schema)) if (type) type.description = description;
+  return schema;
+}
+
+/** The root operation types with what each offers (every schema type is described). */
+function rootDescriptions(schema: GraphQLSchema): [GraphQLObjectType | null | undefined, string][] {
+  return [
+    [schema.getQueryType(), 'Reads: the caller, the organization, its webhook, tokens, audit log and deliveries.'],
+    [schema.getMutationType(), 'Writes: recording audit events and managing the webhook, its deliveries and API tokens.'],
+    [schema.getSubscriptionType(), 'Live feeds over graphql-ws.'],
+  ];
 }
 
 /** The SDL committed as schema/schema.graphql; sorted so diffs show only real changes. */

@@ -1,10 +1,10 @@
 import { Field, ObjectType, type ClassType } from 'type-graphql';
 
 /** Relay-style page info shared by every connection. */
-@ObjectType()
+@ObjectType({ description: 'Where a page of a paged list ends.' })
 export class PageInfo {
-  @Field(() => Boolean) hasNextPage!: boolean;
-  @Field(() => String, { nullable: true }) endCursor!: string | null;
+  @Field(() => Boolean, { description: 'Whether more items follow this page.' }) hasNextPage!: boolean;
+  @Field(() => String, { nullable: true, description: 'An opaque cursor to pass as `after` for the next page; null when the page is empty.' }) endCursor!: string | null;
 }
 
 /** The GraphQL shape of one page of `Node`s: `<Name>Edge { cursor node }` and `<Name>Connection { edges pageInfo }`. */
@@ -18,16 +18,16 @@ export interface ConnectionShape<Node> {
  * listing pages the same way (cursor logic: src/lib/paging.ts).
  */
 export function connectionOf<Node extends object>(node: ClassType<Node>, name: string): ClassType<ConnectionShape<Node>> {
-  @ObjectType(`${name}Edge`)
+  @ObjectType(`${name}Edge`, { description: `One ${name} of a page with its cursor.` })
   class Edge {
-    @Field(() => String) cursor!: string;
-    @Field(() => node) node!: Node;
+    @Field(() => String, { description: `An opaque cursor; pass it as \`after\` to list the items after this ${name}.` }) cursor!: string;
+    @Field(() => node, { description: `The ${name}.` }) node!: Node;
   }
 
-  @ObjectType(`${name}Connection`)
+  @ObjectType(`${name}Connection`, { description: `One page of ${name} items, newest first.` })
   class Connection {
-    @Field(() => [Edge]) edges!: Edge[];
-    @Field(() => PageInfo) pageInfo!: PageInfo;
+    @Field(() => [Edge], { description: `The ${name} items of this page, newest first.` }) edges!: Edge[];
+    @Field(() => PageInfo, { description: 'Whether more items follow, and the cursor to fetch them.' }) pageInfo!: PageInfo;
   }
   return Connection;
 }

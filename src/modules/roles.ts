@@ -8,6 +8,7 @@ export enum Role {
 
 registerEnumType(Role, {
   name: 'Role',
+  description: 'What an API token may do.',
   valuesConfig: {
     ADMIN: { description: 'Manages the webhook and tokens, reads the audit log and deliveries, subscribes to attempts.' },
     INGEST: { description: 'Records audit events; nothing else.' },

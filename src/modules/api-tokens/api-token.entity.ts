@@ -14,7 +14,7 @@ export { Role };
 export class ApiToken {
   [OptionalProps]?: 'createdAt' | 'label' | 'lastUsedAt' | 'revokedAt';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The token id (not its secret).' })
   @PrimaryKey({ type: 'string', length: 40 })
   id: string = newId('tok');
 
@@ -24,19 +24,19 @@ export class ApiToken {
   @Property({ type: 'string', length: 64, unique: true })
   tokenHash!: string;
 
-  @Field(() => Role)
+  @Field(() => Role, { description: 'What the token may do.' })
   @Enum({ items: () => Role })
   role!: Role;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'A free-text note for people; null when none was given.' })
   @Property({ type: 'string', length: 200, nullable: true })
   label: string | null = null;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the token was created (ISO 8601, UTC).' })
   @Property({ type: 'datetime' })
   createdAt: Date = new Date();
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'When the token was last used, to within a minute (ISO 8601, UTC); null if never.' })
   @Property({ type: 'datetime', nullable: true })
   lastUsedAt: Date | null = null;
 

@@ -7,24 +7,24 @@ import { CreateApiTokenInput, CreatedApiToken } from './api-token.inputs.js';
 @Resolver(() => ApiToken)
 export class ApiTokenResolver {
   @Authorized(Role.ADMIN)
-  @Query(() => [ApiToken])
-  apiTokens(@Arg('organizationId', () => ID) organizationId: string, @Ctx() context: RequestContext): Promise<ApiToken[]> {
+  @Query(() => [ApiToken], { description: 'The unrevoked API tokens of the organization, newest first.' })
+  apiTokens(@Arg('organizationId', () => ID, { description: "Your token's own organization id." }) organizationId: string, @Ctx() context: RequestContext): Promise<ApiToken[]> {
     return context.services.apiTokens.list(organizationId);
   }
 
   @Authorized(Role.ADMIN)
   @Mutation(() => CreatedApiToken, { description: 'Shows the token\'s secret once; only its hash is stored.' })
   createApiToken(
-    @Arg('organizationId', () => ID) _organizationId: string,
-    @Arg('input', () => CreateApiTokenInput) input: CreateApiTokenInput,
+    @Arg('organizationId', () => ID, { description: "Your token's own organization id." }) _organizationId: string,
+    @Arg('input', () => CreateApiTokenInput, { description: 'The role and label of the new token.' }) input: CreateApiTokenInput,
     @Ctx() context: RequestContext,
   ): Promise<CreatedApiToken> {
     return context.services.apiTokens.create(principalOf(context), input);
   }
 
   @Authorized(Role.ADMIN)
-  @Mutation(() => Boolean)
-  revokeApiToken(@Arg('organizationId', () => ID) _organizationId: string, @Arg('id', () => ID) id: string, @Ctx() context: RequestContext): Promise<boolean> {
+  @Mutation(() => Boolean, { description: 'Revokes a token of the organization at once; false if it was already revoked.' })
+  revokeApiToken(@Arg('organizationId', () => ID, { description: "Your token's own organization id." }) _organizationId: string, @Arg('id', () => ID, { description: 'The id of the token to revoke.' }) id: string, @Ctx() context: RequestContext): Promise<boolean> {
     return context.services.apiTokens.revoke(principalOf(context), id);
   }
 }

@@ -40,15 +40,15 @@ export interface LocationData {
 export class AuditEvent {
   [OptionalProps]?: 'context' | 'container' | 'location' | 'message' | 'idempotencyKey' | 'receivedAt';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The event id.' })
   @PrimaryKey({ type: 'string', length: 40 })
   id: string = newId('evt');
 
-  @Field(() => ID, { name: 'organizationId' })
+  @Field(() => ID, { name: 'organizationId', description: 'The organization the event belongs to.' })
   @ManyToOne({ entity: () => Organization, mapToPk: true, deleteRule: 'cascade', index: false })
   organization!: string;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the action happened (ISO 8601, UTC).' })
   @Property({ type: 'datetime' })
   time!: Date;
 
@@ -59,7 +59,7 @@ export class AuditEvent {
   @Property({ type: 'string', length: 256 })
   actorId!: string;
 
-  @Field(() => Actor)
+  @Field(() => Actor, { description: 'Who performed the action.' })
   @Property({ type: 'json' })
   actor!: ActorData;
 
@@ -71,18 +71,18 @@ export class AuditEvent {
   @Property({ type: 'json' })
   container: AuditObjectData[] = [];
 
-  @Field(() => Location, { nullable: true })
+  @Field(() => Location, { nullable: true, description: 'Where the action came from; null when not recorded.' })
   @Property({ type: 'json', nullable: true })
   location: LocationData | null = null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'A human-readable summary of the action; null when not recorded.' })
   @Property({ type: 'text', nullable: true })
   message: string | null = null;
 
   @Property({ type: 'string', length: 256, nullable: true })
   idempotencyKey: string | null = null;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When audithook recorded the event (ISO 8601, UTC).' })
   @Property({ type: 'datetime' })
   receivedAt: Date = new Date();
 }

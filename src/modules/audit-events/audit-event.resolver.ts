@@ -10,26 +10,26 @@ export class AuditEventResolver {
   @Authorized(Role.ADMIN)
   @Query(() => AuditEventConnection, { description: 'Audit events, newest first.' })
   auditEvents(
-    @Arg('organizationId', () => ID) organizationId: string,
-    @Arg('filter', () => AuditEventFilter, { nullable: true }) filter: AuditEventFilter | null,
-    @Arg('first', () => Int, { nullable: true }) first: number | null,
-    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('organizationId', () => ID, { description: "Your token's own organization id." }) organizationId: string,
+    @Arg('filter', () => AuditEventFilter, { nullable: true, description: 'Narrows the list; omit for all events.' }) filter: AuditEventFilter | null,
+    @Arg('first', () => Int, { nullable: true, description: 'How many events to return: default 50, at most 500.' }) first: number | null,
+    @Arg('after', () => String, { nullable: true, description: 'Return the events after this cursor (a previous page\'s `endCursor`); omit for the first page.' }) after: string | null,
     @Ctx() context: RequestContext,
   ): Promise<AuditEventConnection> {
     return context.services.auditEvents.list(organizationId, filter, first, after);
   }
 
   @Authorized(Role.ADMIN)
-  @Query(() => AuditEvent, { nullable: true })
-  auditEvent(@Arg('organizationId', () => ID) organizationId: string, @Arg('id', () => ID) id: string, @Ctx() context: RequestContext): Promise<AuditEvent | null> {
+  @Query(() => AuditEvent, { nullable: true, description: 'One audit event by id; null if the organization has no such event.' })
+  auditEvent(@Arg('organizationId', () => ID, { description: "Your token's own organization id." }) organizationId: string, @Arg('id', () => ID, { description: 'The event id.' }) id: string, @Ctx() context: RequestContext): Promise<AuditEvent | null> {
     return context.services.auditEvents.get(organizationId, id);
   }
 
   @Authorized(Role.ADMIN, Role.INGEST)
-  @Mutation(() => AuditEvent)
+  @Mutation(() => AuditEvent, { description: "Records one audit event and queues it for the organization's webhook, if one is registered." })
   recordAuditEvent(
-    @Arg('organizationId', () => ID) organizationId: string,
-    @Arg('input', () => AuditEventInput) input: AuditEventInput,
+    @Arg('organizationId', () => ID, { description: "Your token's own organization id." }) organizationId: string,
+    @Arg('input', () => AuditEventInput, { description: 'The event to record.' }) input: AuditEventInput,
     @Ctx() context: RequestContext,
   ): Promise<AuditEvent> {
     return context.services.auditEvents.record(organizationId, input);
@@ -38,8 +38,8 @@ export class AuditEventResolver {
   @Authorized(Role.ADMIN, Role.INGEST)
   @Mutation(() => [AuditEvent], { description: 'Records up to 1000 events in one transaction: all or none.' })
   recordAuditEvents(
-    @Arg('organizationId', () => ID) organizationId: string,
-    @Arg('inputs', () => [AuditEventInput]) inputs: AuditEventInput[],
+    @Arg('organizationId', () => ID, { description: "Your token's own organization id." }) organizationId: string,
+    @Arg('inputs', () => [AuditEventInput], { description: 'The events to record, at most 1000.' }) inputs: AuditEventInput[],
     @Ctx() context: RequestContext,
   ): Promise<AuditEvent[]> {
     return context.services.auditEvents.recordMany(organizationId, inputs);

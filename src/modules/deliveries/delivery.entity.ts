@@ -28,17 +28,33 @@ export enum AttemptOutcome {
   FAILED = 'FAILED',
 }
 
-registerEnumType(DeliveryKind, { name: 'DeliveryKind' });
+registerEnumType(DeliveryKind, {
+  name: 'DeliveryKind',
+  description: 'What a delivery carries.',
+  valuesConfig: {
+    EVENTS: { description: 'Recorded audit events.' },
+    TEST: { description: 'Sample activities sent by testWebhook, flagged as a test; not in the audit log.' },
+  },
+});
 registerEnumType(DeliveryStatus, {
   name: 'DeliveryStatus',
+  description: 'Where a delivery stands.',
   valuesConfig: {
     PENDING: { description: 'Waiting for its first attempt.' },
     RETRYING: { description: 'At least one attempt failed; another is scheduled.' },
+    SUCCEEDED: { description: 'An attempt got a 2xx response.' },
     FAILED: { description: 'Every attempt failed: the first and three retries.' },
     CANCELLED: { description: 'The webhook was removed before the delivery finished.' },
   },
 });
-registerEnumType(AttemptOutcome, { name: 'AttemptOutcome' });
+registerEnumType(AttemptOutcome, {
+  name: 'AttemptOutcome',
+  description: 'How one HTTP attempt ended.',
+  valuesConfig: {
+    SUCCEEDED: { description: 'The receiver answered with a 2xx status.' },
+    FAILED: { description: 'No 2xx response: another status, a timeout or a connection error.' },
+  },
+});
 
 /** A sample activity carried by a TEST delivery; never stored in the audit log. */
 export interface SampleEventData {
@@ -74,39 +90,39 @@ export class Delivery {
   @ManyToOne({ entity: () => Organization, mapToPk: true, deleteRule: 'cascade', index: false })
   organization!: string;
 
-  @Field(() => ID, { name: 'webhookId' })
+  @Field(() => ID, { name: 'webhookId', description: 'The webhook the delivery is sent to.' })
   @ManyToOne({ entity: () => Webhook, mapToPk: true, deleteRule: 'cascade', index: false })
   webhook!: string;
 
-  @Field(() => DeliveryKind)
+  @Field(() => DeliveryKind, { description: 'Whether it carries audit events or test samples.' })
   @Enum({ items: () => DeliveryKind })
   kind!: DeliveryKind;
 
-  @Field(() => DeliveryStatus)
+  @Field(() => DeliveryStatus, { description: 'Where the delivery stands.' })
   @Enum({ items: () => DeliveryStatus })
   status: DeliveryStatus = DeliveryStatus.PENDING;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'How many events the request body carries.' })
   @Property({ type: 'integer' })
   eventCount: number = 0;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'Attempts made so far in the current round (a redelivery starts again at 0).' })
   @Property({ type: 'integer' })
   attemptCount: number = 0;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'The most attempts a round makes: the first try plus the retries.' })
   @Property({ type: 'integer' })
   maxAttempts: number = 4;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'When the next attempt is due (ISO 8601, UTC); null when none is scheduled.' })
   @Property({ type: 'datetime', nullable: true })
   nextAttemptAt: Date | null = null;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the delivery was created (ISO 8601, UTC).' })
   @Property({ type: 'datetime' })
   createdAt: Date = new Date();
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'When the delivery succeeded, failed for good or was cancelled (ISO 8601, UTC); null while unfinished.' })
   @Property({ type: 'datetime', nullable: true })
   completedAt: Date | null = null;
 
@@ -137,15 +153,15 @@ export class DeliveryEvent {
 export class DeliveryAttempt {
   [OptionalProps]?: 'statusCode' | 'error' | 'responseBody' | 'nextAttemptAt';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The attempt id.' })
   @PrimaryKey({ type: 'string', length: 40 })
   id: string = newId('att');
 
-  @Field(() => ID, { name: 'deliveryId' })
+  @Field(() => ID, { name: 'deliveryId', description: 'The delivery this attempt belongs to.' })
   @ManyToOne({ entity: () => Delivery, mapToPk: true, deleteRule: 'cascade', index: false })
   delivery!: string;
 
-  @Field(() => ID, { name: 'webhookId' })
+  @Field(() => ID, { name: 'webhookId', description: 'The webhook the attempt was sent to.' })
   @ManyToOne({ entity: () => Webhook, mapToPk: true, deleteRule: 'cascade', index: false })
   webhook!: string;
 
@@ -156,7 +172,7 @@ export class DeliveryAttempt {
   @Property({ type: 'integer' })
   attemptNumber!: number;
 
-  @Field(() => AttemptOutcome)
+  @Field(() => AttemptOutcome, { description: 'Whether the receiver answered with a 2xx status.' })
   @Enum({ items: () => AttemptOutcome })
   outcome!: AttemptOutcome;
 
@@ -172,19 +188,19 @@ export class DeliveryAttempt {
   @Property({ type: 'text', nullable: true })
   responseBody: string | null = null;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'How long the request took, in milliseconds.' })
   @Property({ type: 'integer' })
   durationMs!: number;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the request was sent (ISO 8601, UTC).' })
   @Property({ type: 'datetime' })
   startedAt!: Date;
 
-  @Field(() => Boolean)
+  @Field(() => Boolean, { description: 'Whether another attempt of the delivery is scheduled after this one.' })
   @Property({ type: 'boolean' })
   willRetry!: boolean;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'When the next attempt is due (ISO 8601, UTC); null when there is none.' })
   @Property({ type: 'datetime', nullable: true })
   nextAttemptAt: Date | null = null;
 }

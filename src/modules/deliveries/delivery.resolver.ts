@@ -12,30 +12,30 @@ export class DeliveryResolver {
   @Authorized(Role.ADMIN)
   @Query(() => DeliveryConnection, { description: 'Deliveries to the webhook, newest first.' })
   deliveries(
-    @Arg('organizationId', () => ID) organizationId: string,
-    @Arg('filter', () => DeliveryFilter, { nullable: true }) filter: DeliveryFilter | null,
-    @Arg('first', () => Int, { nullable: true }) first: number | null,
-    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('organizationId', () => ID, { description: "Your token's own organization id." }) organizationId: string,
+    @Arg('filter', () => DeliveryFilter, { nullable: true, description: 'Narrows the list; omit for all deliveries.' }) filter: DeliveryFilter | null,
+    @Arg('first', () => Int, { nullable: true, description: 'How many deliveries to return: default 50, at most 500.' }) first: number | null,
+    @Arg('after', () => String, { nullable: true, description: 'Return the deliveries after this cursor (a previous page\'s `endCursor`); omit for the first page.' }) after: string | null,
     @Ctx() context: RequestContext,
   ): Promise<DeliveryConnection> {
     return context.services.deliveries.list(organizationId, filter, first, after);
   }
 
   @Authorized(Role.ADMIN)
-  @Query(() => Delivery, { nullable: true })
-  delivery(@Arg('organizationId', () => ID) organizationId: string, @Arg('id', () => ID) id: string, @Ctx() context: RequestContext): Promise<Delivery | null> {
+  @Query(() => Delivery, { nullable: true, description: 'One delivery by id; null if the organization has no such delivery.' })
+  delivery(@Arg('organizationId', () => ID, { description: "Your token's own organization id." }) organizationId: string, @Arg('id', () => ID, { description: 'The delivery id.' }) id: string, @Ctx() context: RequestContext): Promise<Delivery | null> {
     return context.services.deliveries.get(organizationId, id);
   }
 
   @Authorized(Role.ADMIN)
   @Mutation(() => Delivery, { description: 'Sends a finished delivery again, same delivery id and events, with a fresh set of attempts.' })
-  redeliver(@Arg('organizationId', () => ID) _organizationId: string, @Arg('deliveryId', () => ID) deliveryId: string, @Ctx() context: RequestContext): Promise<Delivery> {
+  redeliver(@Arg('organizationId', () => ID, { description: "Your token's own organization id." }) _organizationId: string, @Arg('deliveryId', () => ID, { description: 'The id of the finished delivery to send again.' }) deliveryId: string, @Ctx() context: RequestContext): Promise<Delivery> {
     return context.services.deliveryOperations.redeliver(principalOf(context), deliveryId);
   }
 
   @Authorized(Role.ADMIN)
   @Mutation(() => Delivery, { description: 'Sends a few aggregated sample activities to the webhook after a brief delay; returns that TEST delivery.' })
-  testWebhook(@Arg('organizationId', () => ID) _organizationId: string, @Ctx() context: RequestContext): Promise<Delivery> {
+  testWebhook(@Arg('organizationId', () => ID, { description: "Your token's own organization id." }) _organizationId: string, @Ctx() context: RequestContext): Promise<Delivery> {
     return context.services.deliveryOperations.createTest(principalOf(context));
   }
 
@@ -45,16 +45,16 @@ export class DeliveryResolver {
     subscribe: ({ args, context }) =>
       admitSubscription(context as RequestContext, (release) => (context as RequestContext).services.deliveries.feed.subscribe(String(args.organizationId), release)),
   })
-  deliveryAttempts(@Arg('organizationId', () => ID) _organizationId: string, @Root() attempt: DeliveryAttempt): DeliveryAttempt {
+  deliveryAttempts(@Arg('organizationId', () => ID, { description: "Your token's own organization id." }) _organizationId: string, @Root() attempt: DeliveryAttempt): DeliveryAttempt {
     return attempt;
   }
 
-  @FieldResolver(() => [AuditEvent])
+  @FieldResolver(() => [AuditEvent], { description: 'The events in the request body, in order; for a TEST delivery, its sample activities.' })
   events(@Root() delivery: Delivery, @Ctx() context: RequestContext): Promise<AuditEvent[]> {
     return context.loaders.events.load(delivery);
   }
 
-  @FieldResolver(() => [DeliveryAttempt])
+  @FieldResolver(() => [DeliveryAttempt], { description: 'Every attempt of the delivery, newest first.' })
   attempts(@Root() delivery: Delivery, @Ctx() context: RequestContext): Promise<DeliveryAttempt[]> {
     return context.loaders.attempts.load(delivery);
   }
@@ -64,7 +64,7 @@ export class DeliveryResolver {
 @Resolver(() => DeliveryAttempt)
 export class DeliveryAttemptResolver {
   // Named apart from the entity's `delivery` column (exposed as deliveryId), which type-graphql would otherwise route here.
-  @FieldResolver(() => Delivery, { name: 'delivery' })
+  @FieldResolver(() => Delivery, { name: 'delivery', description: 'The delivery this attempt belongs to.' })
   async deliveryOfAttempt(@Root() attempt: DeliveryAttempt, @Ctx() context: RequestContext): Promise<Delivery> {
     const delivery = await context.loaders.delivery.load({ organizationId: attempt.organization, id: attempt.delivery });
     if (!delivery) throw new AppError('NOT_FOUND', `delivery ${attempt.delivery} no longer exists`);

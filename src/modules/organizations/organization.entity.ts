@@ -9,15 +9,15 @@ import { newId } from '../../lib/ids.js';
 export class Organization {
   [OptionalProps]?: 'createdAt';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The organization id.' })
   @PrimaryKey({ type: 'string', length: 40 })
   id: string = newId('org');
 
-  @Field(() => String)
+  @Field(() => String, { description: 'The display name of the organization.' })
   @Property({ type: 'string', length: 200 })
   name!: string;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the organization was created (ISO 8601, UTC).' })
   @Property({ type: 'datetime' })
   createdAt: Date = new Date();
 }

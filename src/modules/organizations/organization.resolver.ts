@@ -5,11 +5,11 @@ import { principalOf, type RequestContext } from '../request-context.js';
 import { Organization } from './organization.entity.js';
 
 /** The caller: the organization and role its API token grants. */
-@ObjectType()
+@ObjectType({ description: 'The caller, as its API token identifies it.' })
 export class Viewer {
-  @Field(() => Organization) organization!: Organization;
-  @Field(() => Role) role!: Role;
-  @Field(() => ID) tokenId!: string;
+  @Field(() => Organization, { description: 'The organization the API token belongs to.' }) organization!: Organization;
+  @Field(() => Role, { description: 'What the API token may do.' }) role!: Role;
+  @Field(() => ID, { description: 'The id of the API token making the request.' }) tokenId!: string;
 }
 
 /** viewer and organization (Organization.webhook lives with the webhooks module). */
@@ -25,8 +25,8 @@ export class OrganizationResolver {
   }
 
   @Authorized(Role.ADMIN)
-  @Query(() => Organization)
-  async organization(@Arg('id', () => ID) id: string, @Ctx() context: RequestContext): Promise<Organization> {
+  @Query(() => Organization, { description: 'Your own organization by id; any other id is FORBIDDEN.' })
+  async organization(@Arg('id', () => ID, { description: "Your token's own organization id." }) id: string, @Ctx() context: RequestContext): Promise<Organization> {
     if (id !== principalOf(context).organizationId) throw new AppError('FORBIDDEN', 'the API token does not belong to this organization');
     const organization = await context.services.organizations.get(id);
     if (!organization) throw new AppError('NOT_FOUND', `no organization ${id}`, 'id');

@@ -12,7 +12,11 @@ export enum WebhookStatus {
 
 registerEnumType(WebhookStatus, {
   name: 'WebhookStatus',
-  valuesConfig: { DISABLED: { description: 'Turned off after failing without a success for a long time; updateWebhook turns it back on.' } },
+  description: 'Whether the webhook receives deliveries.',
+  valuesConfig: {
+    ACTIVE: { description: 'Receives deliveries.' },
+    DISABLED: { description: 'Turned off after failing without a success for a long time; updateWebhook turns it back on.' },
+  },
 });
 
 /**
@@ -26,18 +30,18 @@ registerEnumType(WebhookStatus, {
 export class Webhook {
   [OptionalProps]?: 'status' | 'createdAt' | 'updatedAt' | 'activeOrganization' | 'authorizationSealed' | 'authorizationScheme' | 'authorizationUsername' | 'previousSigningSecretSealed' | 'previousSigningSecretExpiresAt' | 'removedAt' | 'lastAttemptAt' | 'lastSuccessAt' | 'lastFailureAt';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The webhook id; a new registration gets a new id.' })
   @PrimaryKey({ type: 'string', length: 40 })
   id: string = newId('wh');
 
-  @Field(() => ID, { name: 'organizationId' })
+  @Field(() => ID, { name: 'organizationId', description: 'The organization the webhook belongs to.' })
   @ManyToOne({ entity: () => Organization, mapToPk: true, deleteRule: 'cascade', index: false })
   organization!: string;
 
   @Property({ type: 'string', length: 40, nullable: true, unique: 'webhooks_active_organization_uq' })
   activeOrganization: string | null = null;
 
-  @Field(() => String)
+  @Field(() => String, { description: 'The URL deliveries are POSTed to.' })
   @Property({ type: 'string', length: 2048 })
   url!: string;
 
@@ -60,30 +64,30 @@ export class Webhook {
   @Property({ type: 'datetime', nullable: true })
   previousSigningSecretExpiresAt: Date | null = null;
 
-  @Field(() => WebhookStatus)
+  @Field(() => WebhookStatus, { description: 'Whether the webhook receives deliveries.' })
   @Enum({ items: () => WebhookStatus })
   status: WebhookStatus = WebhookStatus.ACTIVE;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the webhook was registered (ISO 8601, UTC).' })
   @Property({ type: 'datetime' })
   createdAt: Date = new Date();
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the webhook was last changed (ISO 8601, UTC).' })
   @Property({ type: 'datetime' })
   updatedAt: Date = new Date();
 
   @Property({ type: 'datetime', nullable: true })
   removedAt: Date | null = null;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'When the last delivery attempt started (ISO 8601, UTC); null if none yet.' })
   @Property({ type: 'datetime', nullable: true })
   lastAttemptAt: Date | null = null;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'When the last successful attempt finished (ISO 8601, UTC); null if none yet.' })
   @Property({ type: 'datetime', nullable: true })
   lastSuccessAt: Date | null = null;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'When the last failed attempt finished (ISO 8601, UTC); null if none yet.' })
   @Property({ type: 'datetime', nullable: true })
   lastFailureAt: Date | null = null;
 }

@@ -15,8 +15,8 @@ export interface ServiceMetrics {
   eventsRecorded(count: number): void;
   /** One HTTP attempt was recorded: outcome SUCCEEDED or FAILED, and its error code when it failed. */
   attemptFinished(outcome: string, error: string | null, durationMs: number): void;
-  /** `count` deliveries (default 1) of a kind reached a final status (SUCCEEDED, FAILED or CANCELLED). */
-  deliveryFinished(kind: string, status: string, count?: number): void;
+  /** A delivery of a kind reached a final status (SUCCEEDED, FAILED or CANCELLED). */
+  deliveryFinished(kind: string, status: string): void;
 }
 
 /** The app's metrics: what services report, GraphQL operations, and the registry the endpoint serves. */
@@ -119,7 +119,7 @@ export function createMetrics(orm: MikroORM): AppMetrics {
       attempts.inc({ outcome, error: error ?? 'none' });
       attemptDuration.observe(durationMs / 1000);
     },
-    deliveryFinished: (kind, status, count = 1) => deliveries.inc({ kind, status }, count),
+    deliveryFinished: (kind, status) => deliveries.inc({ kind, status }),
     graphqlOperation: (operationType, outcome) => graphqlOperations.inc({ operation_type: operationType ?? 'unknown', outcome }),
   };
 }

@@ -10,7 +10,7 @@ import { PACKAGE_VERSION } from '../../lib/package-info.js';
 import { redactUrl } from '../../lib/redact-url.js';
 import { noMetrics, type ServiceMetrics } from '../../metrics/metrics.js';
 import type { OutboxService } from '../outbox/outbox.service.js';
-import type { DeliveryCancellation } from '../webhooks/webhook.service.js';
+import type { CancelledDelivery, DeliveryCancellation } from '../webhooks/webhook.service.js';
 import type { WebhookService } from '../webhooks/webhook.service.js';
 import { Webhook } from '../webhooks/webhook.entity.js';
 import type { AttemptFeed } from './attempt-feed.js';
@@ -131,22 +131,21 @@ export class DeliveryPipeline implements DeliveryCancellation {
   }
 
   /** DeliveryCancellation: the webhook goes, so do its unfinished deliveries and its outbox (two statements, in the caller's transaction). */
-  async cancelInTransaction(em: EntityManager, webhookId: string, at: Date): Promise<string[]> {
+  async cancelInTransaction(em: EntityManager, webhookId: string, at: Date): Promise<CancelledDelivery[]> {
     await this.outbox.drop(em, webhookId);
-    const rows = await sqlOf(em)
+    return sqlOf(em)
       .updateTable('deliveries')
       .set({ status: DeliveryStatus.CANCELLED, next_attempt_at: null, completed_at: at })
       .where('webhook_id', '=', webhookId)
       .where('status', 'in', UNFINISHED)
-      .returning('id')
+      .returning(['id', 'kind'])
       .execute();
-    return rows.map((row) => row.id);
   }
 
   /** DeliveryCancellation, after commit: their jobs are no longer needed. */
-  async afterCancelled(deliveryIds: string[]): Promise<void> {
-    await this.countCancelled(deliveryIds).catch(() => undefined); // a metrics read never fails a removal
-    if (deliveryIds.length > 0) await this.signals().deliveriesCancelled(deliveryIds);
+  async afterCancelled(cancelled: CancelledDelivery[]): Promise<void> {
+    for (const delivery of cancelled) this.metrics.deliveryFinished(delivery.kind, DeliveryStatus.CANCELLED);
+    if (cancelled.length > 0) await this.signals().deliveriesCancelled(cancelled.map((delivery) => delivery.id));
   }
 
   /**
@@ -248,19 +247,6 @@ export class DeliveryPipeline implements DeliveryCancellation {
   }
 
   /** Counts deliveries cancelled with their webhook, by kind, once that cancellation committed (a rare path: one grouped read). */
-  private async countCancelled(deliveryIds: string[]): Promise<void> {
-    for (let i = 0; i < deliveryIds.length; i += 500) {
-      const rows = await sqlOf(this.orm.em.fork())
-        .selectFrom('deliveries')
-        .select((eb) => ['kind', eb.fn.countAll<number>().as('n')])
-        .where('id', 'in', deliveryIds.slice(i, i + 500))
-        .where('status', '=', DeliveryStatus.CANCELLED)
-        .groupBy('kind')
-        .execute();
-      for (const row of rows) this.metrics.deliveryFinished(row.kind, DeliveryStatus.CANCELLED, Number(row.n));
-    }
-  }
-
   /** The body's events: samples for a TEST delivery, else one joined query in batch order. */
   private async payloadEvents(delivery: Delivery): Promise<PayloadEvent[]> {
     if (delivery.kind === DeliveryKind.TEST) {

@@ -43,12 +43,18 @@ const SEALED_COLUMNS = [
   { column: 'authorizationSealed', purpose: 'authorization' },
 ] as const;
 
+/** A delivery cancelled with its webhook: which, and its kind (for the finished-deliveries count). */
+export interface CancelledDelivery {
+  id: string;
+  kind: string;
+}
+
 /** What removing a webhook needs from the delivery side, implemented there (so this module never imports it). */
 export interface DeliveryCancellation {
   /** Cancels the webhook's unfinished deliveries and drops its outbox, inside the removal's transaction; returns the cancelled ids. */
-  cancelInTransaction(em: EntityManager, webhookId: string, at: Date): Promise<string[]>;
+  cancelInTransaction(em: EntityManager, webhookId: string, at: Date): Promise<CancelledDelivery[]>;
   /** After commit: lets the job layer drop the cancelled deliveries' jobs. */
-  afterCancelled(deliveryIds: string[]): Promise<void>;
+  afterCancelled(cancelled: CancelledDelivery[]): Promise<void>;
 }
 
 /** Registers, edits and removes the organization's one webhook, and keeps its secrets sealed. */
@@ -164,17 +170,17 @@ export class WebhookService {
       webhook.activeOrganization = null;
       webhook.removedAt = now;
       webhook.updatedAt = now;
-      const cancelledIds = await this.cancellation().cancelInTransaction(em, webhook.id, now);
+      const cancelled = await this.cancellation().cancelInTransaction(em, webhook.id, now);
       await em.flush();
       await this.auditEvents.recordSystemEvent(em, principal, {
         action: 'audit_log_webhook_removed',
         context: [webhookObject(webhook)],
         message: `Audit-log webhook ${webhook.id} removed`,
       });
-      return { cancelledIds };
+      return { cancelled };
     });
     if (!result) return false;
-    await this.cancellation().afterCancelled(result.cancelledIds);
+    await this.cancellation().afterCancelled(result.cancelled);
     return true;
   }
 

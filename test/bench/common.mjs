@@ -73,3 +73,17 @@ export function parseFlags(argv) {
   }
   return flags;
 }
+
+/** A bench child process answers the runner's `{ seq, cmd, args }` messages with `handlers[cmd](args)`, and exits with it. */
+export function serveIpc(handlers) {
+  process.on('message', async (message) => {
+    const { seq, cmd, args } = message;
+    try {
+      const result = await handlers[cmd](args ?? {});
+      process.send({ seq, ok: true, result });
+    } catch (error) {
+      process.send({ seq, ok: false, error: String(error?.stack ?? error) });
+    }
+  });
+  process.on('disconnect', () => process.exit(0)); // the runner is gone: so are we
+}

@@ -4,7 +4,7 @@
 // webhooks point at them. Driven over IPC by the runner: trickle (start), stats, waitSaturated
 // (bounded), stop (ends the trickle, destroys every held socket). Params (argv[2], JSON): { count }.
 import { createServer, Agent, request } from 'node:http';
-import { assertLoopback, eventInput, waitUntil } from './common.mjs';
+import { assertLoopback, eventInput, waitUntil, serveIpc } from './common.mjs';
 
 const { count } = JSON.parse(process.argv[2]);
 const SINGLE = 'mutation($org: ID!, $input: AuditEventInput!) { recordAuditEvent(organizationId: $org, input: $input) { id } }';
@@ -112,16 +112,7 @@ const handlers = {
   },
 };
 
-process.on('message', async (message) => {
-  const { seq, cmd, args } = message;
-  try {
-    const result = await handlers[cmd](args ?? {});
-    process.send({ seq, ok: true, result });
-  } catch (error) {
-    process.send({ seq, ok: false, error: String(error?.stack ?? error) });
-  }
-});
-process.on('disconnect', () => process.exit(0)); // the runner is gone: so are we
+serveIpc(handlers);
 
 for (let i = 0; i < count; i++) receivers.push(await hangingReceiver());
 process.send({ ready: true, urls: receivers.map((r) => r.url) });

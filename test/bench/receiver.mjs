@@ -3,7 +3,7 @@
 // by the runner: reset, down (stop listening, drop connections: connection refused), up, stats,
 // waitFor (bounded), collect.
 import { createServer } from 'node:http';
-import { nowMs, waitUntil } from './common.mjs';
+import { nowMs, waitUntil, serveIpc } from './common.mjs';
 
 const firstSight = new Map(); // event id -> ms
 let requests = 0;
@@ -69,16 +69,7 @@ const handlers = {
   },
 };
 
-process.on('message', async (message) => {
-  const { seq, cmd, args } = message;
-  try {
-    const result = await handlers[cmd](args ?? {});
-    process.send({ seq, ok: true, result });
-  } catch (error) {
-    process.send({ seq, ok: false, error: String(error?.stack ?? error) });
-  }
-});
-process.on('disconnect', () => process.exit(0)); // the runner is gone: so are we
+serveIpc(handlers);
 
 port = await listen();
 process.send({ ready: true, port });

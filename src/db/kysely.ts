@@ -40,7 +40,6 @@ export interface DeliveryRow {
   event_count: number;
   attempt_count: Generated<number>;
   max_attempts: number;
-  next_attempt_at: Date | null;
   created_at: Date;
   completed_at: Date | null;
   sample_events: unknown;

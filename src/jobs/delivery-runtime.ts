@@ -27,6 +27,8 @@ export const PARKED_RECHECK_MS = 60_000;
 export interface DeliverJobData {
   deliveryId: string;
   webhookId: string;
+  /** Set by retryDelivery (ISO 8601): an admin asked for the planned retry now; history tells whether it was since made. */
+  retryRequestedAt?: string;
 }
 
 /** Options of the runtime; tests shorten the timing through DeliveryConfig. */
@@ -141,6 +143,16 @@ export class DeliveryRuntime implements DeliverySignals {
       .save();
   }
 
+  /** DeliverySignals: retryDelivery: the delivery's job runs now, carrying when that was asked. */
+  async retryRequested(deliveryId: string, webhookId: string, requestedAt: Date): Promise<void> {
+    // Not insertOnly: the waiting job's run time and data are replaced (its lock, if running, is untouched).
+    await this.agenda
+      .create<DeliverJobData>(DELIVER_JOB, { deliveryId, webhookId, retryRequestedAt: requestedAt.toISOString() })
+      .unique({ 'data.deliveryId': deliveryId })
+      .schedule(requestedAt)
+      .save();
+  }
+
   /** DeliverySignals: cancelled deliveries need no job; their handler would find them CANCELLED anyway. */
   async deliveriesCancelled(deliveryIds: string[]): Promise<void> {
     for (const deliveryId of deliveryIds) {
@@ -150,7 +162,7 @@ export class DeliveryRuntime implements DeliverySignals {
   }
 
   private async runDeliverJob(job: Job<DeliverJobData>): Promise<void> {
-    const { deliveryId, webhookId } = job.attrs.data;
+    const { deliveryId, webhookId, retryRequestedAt } = job.attrs.data;
     if (this.attempting.has(deliveryId)) {
       // Never two requests of one delivery at once; the attempt number check makes the retry a no-op if it was done.
       job.schedule(new Date(Date.now() + 1_000));
@@ -176,7 +188,7 @@ export class DeliveryRuntime implements DeliverySignals {
     this.attempting.add(deliveryId);
     let result;
     try {
-      result = await this.options.deliveries.attempt(deliveryId, (request) => this.client.send(request));
+      result = await this.options.deliveries.attempt(deliveryId, (request) => this.client.send(request), retryRequestedAt ? new Date(retryRequestedAt) : null);
     } finally {
       release();
       this.attempting.delete(deliveryId);

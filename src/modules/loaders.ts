@@ -19,6 +19,8 @@ export interface Loaders {
   delivery: DataLoader<ScopedId, Delivery | null>;
   /** Delivery.attempts, newest first. */
   attempts: DataLoader<Delivery, DeliveryAttempt[]>;
+  /** Delivery.nextAttemptAt, from each delivery's history. */
+  nextAttemptAt: DataLoader<Delivery, Date | null>;
   /** Delivery.events, in batch order. */
   events: DataLoader<Delivery, AuditEvent[]>;
   /** Organization.webhook, keyed by organization id. */
@@ -64,6 +66,10 @@ export function createLoaders(services: Services): Loaders {
       perOrganization<Delivery, DeliveryAttempt[]>((d) => d.organization, (d) => d.id, (org, keys) => deliveries.attemptsOfMany(org, keys.map((d) => d.id)), () => []),
       OPTIONS,
     ),
+    nextAttemptAt: new DataLoader(async (keys: readonly Delivery[]) => {
+      const found = await deliveries.nextAttemptsOfMany(keys);
+      return keys.map((d) => found.get(d.id) ?? null);
+    }, OPTIONS),
     events: new DataLoader(
       perOrganization<Delivery, AuditEvent[]>((d) => d.organization, (d) => d.id, (org, keys) => deliveries.eventsOfMany(org, keys), () => []),
       OPTIONS,

@@ -48,7 +48,7 @@ export function createServices(orm: MikroORM, config: Config, overrides: { desti
     { allowHttp: config.allowHttp, allowPrivateDestinations: config.allowPrivateDestinations, ...overrides.destinationPolicy },
     () => pipeline!,
   );
-  const deliveries = new DeliveryReadModel(orm, auditEvents, feed);
+  const deliveries = new DeliveryReadModel(orm, auditEvents, config.delivery.testDelayMs, feed);
   pipeline = new DeliveryPipeline(orm, config.delivery, webhooks, outbox, deliveries, feed, currentSignals, metrics);
   return {
     organizations,
@@ -56,7 +56,7 @@ export function createServices(orm: MikroORM, config: Config, overrides: { desti
     auditEvents,
     webhooks,
     deliveries,
-    deliveryOperations: new DeliveryOperations(orm, config.delivery, webhooks, currentSignals),
+    deliveryOperations: new DeliveryOperations(orm, config.delivery, webhooks, auditEvents, currentSignals),
     deliveryPipeline: pipeline,
     setDeliverySignals(next) {
       signals = next;

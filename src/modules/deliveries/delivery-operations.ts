@@ -3,6 +3,7 @@ import type { DeliveryConfig } from '../../config.js';
 import { AppError, badInput } from '../../lib/app-error.js';
 import { isId, newId } from '../../lib/ids.js';
 import type { Principal } from '../auth.js';
+import type { AuditEventService } from '../audit-events/audit-event.service.js';
 import type { WebhookService } from '../webhooks/webhook.service.js';
 import type { DeliverySignals } from './delivery-signals.js';
 import { maxAttemptsOf } from './delivery-pipeline.js';
@@ -16,6 +17,7 @@ export class DeliveryOperations {
     private readonly orm: MikroORM,
     private readonly config: DeliveryConfig,
     private readonly webhooks: WebhookService,
+    private readonly auditEvents: AuditEventService,
     private readonly signals: () => DeliverySignals,
   ) {}
 
@@ -37,14 +39,16 @@ export class DeliveryOperations {
         kind: DeliveryKind.TEST,
         maxAttempts: maxAttemptsOf(this.config),
         createdAt: now,
-        nextAttemptAt: new Date(now.getTime() + this.config.testDelayMs),
         sampleEvents: sampleActivities(principal, now),
       });
       delivery.eventCount = delivery.sampleEvents!.length;
       await em.flush();
       return { delivery, created: true };
     });
-    if (result.created) await this.signals().deliveryScheduled(result.delivery.id, result.delivery.nextAttemptAt!, result.delivery.webhook);
+    if (result.created) {
+      const runAt = new Date(result.delivery.createdAt.getTime() + this.config.testDelayMs);
+      await this.signals().deliveryScheduled(result.delivery.id, runAt, result.delivery.webhook);
+    }
     return result.delivery;
   }
 
@@ -62,12 +66,35 @@ export class DeliveryOperations {
       delivery.status = DeliveryStatus.PENDING;
       delivery.attemptCount = 0;
       delivery.maxAttempts = maxAttemptsOf(this.config);
-      delivery.nextAttemptAt = now;
       delivery.completedAt = null;
       await em.flush();
       return delivery;
     });
-    await this.signals().deliveryScheduled(delivery.id, delivery.nextAttemptAt!, delivery.webhook);
+    await this.signals().deliveryScheduled(delivery.id, new Date(), delivery.webhook);
+    return delivery;
+  }
+
+  /**
+   * retryDelivery: the next attempt of a RETRYING delivery runs now instead of at its planned time. It
+   * is that attempt (same number, same retry budget); the job is asked to run now, nothing else changes.
+   */
+  async retryNow(principal: Principal, deliveryId: string): Promise<Delivery> {
+    if (!isId('dlv', deliveryId)) throw new AppError('NOT_FOUND', 'no delivery with this id in this organization', 'deliveryId');
+    const requestedAt = new Date();
+    const delivery = await this.orm.em.fork().transactional(async (em) => {
+      const delivery = await em.findOne(Delivery, { id: deliveryId, organization: principal.organizationId });
+      if (!delivery) throw new AppError('NOT_FOUND', `no delivery ${deliveryId} in this organization`, 'deliveryId');
+      if (delivery.status !== DeliveryStatus.RETRYING) {
+        throw badInput('deliveryId', `delivery ${deliveryId} is ${delivery.status}; only a RETRYING delivery can be retried now (use redeliver for a finished one)`);
+      }
+      await this.auditEvents.recordSystemEvent(em, principal, {
+        action: 'audit_log_delivery_retried',
+        context: [{ id: delivery.id, type: 'delivery' }],
+        message: `Delivery ${delivery.id} retried now (attempt ${delivery.attemptCount + 1} of ${delivery.maxAttempts})`,
+      });
+      return delivery;
+    });
+    await this.signals().retryRequested(delivery.id, delivery.webhook, requestedAt);
     return delivery;
   }
 

@@ -92,7 +92,6 @@ export class DeliveryPipeline implements DeliveryCancellation {
           event_count: claimed.length,
           attempt_count: 0,
           max_attempts: maxAttemptsOf(this.config),
-          next_attempt_at: now,
           created_at: now,
           completed_at: null,
           sample_events: null,
@@ -111,10 +110,23 @@ export class DeliveryPipeline implements DeliveryCancellation {
     return this.outbox.waitingWebhooks();
   }
 
-  /** Deliveries that still owe an attempt, with when and which attempt (for start-up recovery). */
+  /**
+   * Deliveries that still owe an attempt, with when it is due as their history says (for start-up
+   * recovery): the plan of the attempt that scheduled the retry, the test delay for a new TEST
+   * delivery, else now. Two queries.
+   */
   async unfinished(): Promise<{ id: string; webhookId: string; runAt: Date }[]> {
-    const rows = await this.orm.em.fork().find(Delivery, { status: { $in: UNFINISHED } }, { fields: ['id', 'webhook', 'attemptCount', 'nextAttemptAt', 'createdAt'] });
-    return rows.map((d) => ({ id: d.id, webhookId: d.webhook, runAt: d.nextAttemptAt ?? d.createdAt }));
+    const db = sqlOf(this.orm.em.fork());
+    const rows = await db.selectFrom('deliveries').select(['id', 'webhook_id', 'kind', 'status', 'attempt_count', 'created_at']).where('status', 'in', UNFINISHED).execute();
+    const plans = await this.reads.plannedAttempts(rows.filter((row) => row.status === DeliveryStatus.RETRYING).map((row) => row.id));
+    const now = Date.now();
+    return rows.map((row) => {
+      const createdAtMs = dateOf(row.created_at).getTime();
+      const runAt =
+        plans.get(row.id)?.at ??
+        (row.kind === DeliveryKind.TEST && Number(row.attempt_count) === 0 ? new Date(createdAtMs + this.config.testDelayMs) : new Date(now));
+      return { id: row.id, webhookId: row.webhook_id, runAt };
+    });
   }
 
   /** How many of a webhook's deliveries are waiting for their first attempt (to hold back new batches). */
@@ -135,7 +147,7 @@ export class DeliveryPipeline implements DeliveryCancellation {
     await this.outbox.drop(em, webhookId);
     return sqlOf(em)
       .updateTable('deliveries')
-      .set({ status: DeliveryStatus.CANCELLED, next_attempt_at: null, completed_at: at })
+      .set({ status: DeliveryStatus.CANCELLED, completed_at: at })
       .where('webhook_id', '=', webhookId)
       .where('status', 'in', UNFINISHED)
       .returning(['id', 'kind'])
@@ -152,24 +164,27 @@ export class DeliveryPipeline implements DeliveryCancellation {
    * Performs the delivery's next attempt: its number comes from the delivery's own history
    * (attempts so far + 1), not from the job, so the job carries nothing but which delivery and when.
    * Signs with the webhook's current secrets, sends, and records the attempt and the delivery's new
-   * state in one transaction. A run that is not yet due (a job re-run after a crash, when its attempt
-   * was already recorded) sends nothing and answers the recorded schedule.
+   * state in one transaction. A run before the retry its last attempt planned (a job re-run after a
+   * crash, when that attempt was recorded but the job not yet rescheduled) sends nothing and answers
+   * the plan, unless an admin asked for the retry now (`retryRequestedAt`, after that attempt).
    */
-  async attempt(deliveryId: string, send: SendRequest): Promise<AttemptResult> {
+  async attempt(deliveryId: string, send: SendRequest, retryRequestedAt: Date | null = null): Promise<AttemptResult> {
     const em = this.orm.em.fork();
     const delivery = await em.findOne(Delivery, { id: deliveryId });
     if (!delivery) return { ok: false, retryAt: null, reason: 'missing' };
     if (delivery.status === DeliveryStatus.CANCELLED) return { ok: false, retryAt: null, reason: 'cancelled' };
     if (!UNFINISHED.includes(delivery.status)) return { ok: false, retryAt: null, reason: 'finished' };
-    if (delivery.nextAttemptAt && delivery.nextAttemptAt.getTime() > Date.now() + EARLY_RUN_TOLERANCE_MS) {
-      return { ok: false, retryAt: delivery.nextAttemptAt };
+    if (delivery.status === DeliveryStatus.RETRYING) {
+      const plan = (await this.reads.plannedAttempts([delivery.id])).get(delivery.id);
+      const asked = retryRequestedAt !== null && plan !== undefined && retryRequestedAt.getTime() > plan.plannedByAttemptStartedAt.getTime();
+      if (plan && !asked && plan.at.getTime() > Date.now() + EARLY_RUN_TOLERANCE_MS) return { ok: false, retryAt: plan.at };
     }
     const attemptNumber = delivery.attemptCount + 1;
     const webhook = await em.findOne(Webhook, { id: delivery.webhook });
     if (!webhook || webhook.removedAt) {
       const cancelled = await sqlOf(em)
         .updateTable('deliveries')
-        .set({ status: DeliveryStatus.CANCELLED, next_attempt_at: null, completed_at: new Date() })
+        .set({ status: DeliveryStatus.CANCELLED, completed_at: new Date() })
         .where('id', '=', delivery.id)
         .where('status', 'in', UNFINISHED)
         .executeTakeFirst();
@@ -208,7 +223,7 @@ export class DeliveryPipeline implements DeliveryCancellation {
       // Guarded on the state we read: a delivery cancelled meanwhile keeps its CANCELLED status.
       const updated = await db
         .updateTable('deliveries')
-        .set({ status, attempt_count: attemptNumber, next_attempt_at: nextAttemptAt, completed_at: status === DeliveryStatus.RETRYING ? null : finishedAt })
+        .set({ status, attempt_count: attemptNumber, completed_at: status === DeliveryStatus.RETRYING ? null : finishedAt })
         .where('id', '=', delivery.id)
         .where('status', 'in', UNFINISHED)
         .where('attempt_count', '=', delivery.attemptCount)
@@ -246,7 +261,6 @@ export class DeliveryPipeline implements DeliveryCancellation {
     return nextAttemptAt ? { ok: false, retryAt: nextAttemptAt, failure: failure! } : { ok: false, retryAt: null, reason: 'exhausted', failure: failure! };
   }
 
-  /** Counts deliveries cancelled with their webhook, by kind, once that cancellation committed (a rare path: one grouped read). */
   /** The body's events: samples for a TEST delivery, else one joined query in batch order. */
   private async payloadEvents(delivery: Delivery): Promise<PayloadEvent[]> {
     if (delivery.kind === DeliveryKind.TEST) {

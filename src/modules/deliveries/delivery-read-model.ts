@@ -1,4 +1,5 @@
 import type { MikroORM } from '@mikro-orm/sqlite';
+import { dateOf, sqlOf } from '../../db/kysely.js';
 import { isId } from '../../lib/ids.js';
 import { decodeCursor, pageSize, toPage, type Page } from '../../lib/paging.js';
 import { AuditEvent } from '../audit-events/audit-event.entity.js';
@@ -14,6 +15,8 @@ export class DeliveryReadModel {
   constructor(
     private readonly orm: MikroORM,
     private readonly auditEvents: AuditEventService,
+    /** How long after its creation a TEST delivery's first attempt is due. */
+    private readonly testDelayMs: number,
     /** Live attempts for the deliveryAttempts subscription (the pipeline publishes into it). */
     readonly feed: AttemptFeed,
   ) {}
@@ -63,6 +66,43 @@ export class DeliveryReadModel {
     return byDelivery;
   }
 
+  /**
+   * When each RETRYING delivery's next attempt is due: the plan recorded by the attempt that scheduled
+   * it (the newest attempt that will retry). One query; history, not a copy of the job's schedule.
+   */
+  async plannedAttempts(deliveryIds: readonly string[]): Promise<Map<string, PlannedAttempt>> {
+    const plans = new Map<string, PlannedAttempt>();
+    if (deliveryIds.length === 0) return plans;
+    const rows = await sqlOf(this.orm.em.fork())
+      .selectFrom('delivery_attempts')
+      .select(['delivery_id', 'started_at', 'next_attempt_at'])
+      .where('delivery_id', 'in', [...new Set(deliveryIds)])
+      .where('will_retry', '=', true)
+      .orderBy('started_at', 'desc')
+      .execute();
+    for (const row of rows) {
+      if (plans.has(row.delivery_id) || row.next_attempt_at === null) continue;
+      plans.set(row.delivery_id, { at: dateOf(row.next_attempt_at), plannedByAttemptStartedAt: dateOf(row.started_at) });
+    }
+    return plans;
+  }
+
+  /**
+   * Delivery.nextAttemptAt, derived from history: a RETRYING delivery's plan, a new TEST delivery's
+   * creation plus the test delay, any other PENDING one's creation (due at once), else null.
+   */
+  async nextAttemptsOfMany(deliveries: readonly Delivery[]): Promise<Map<string, Date | null>> {
+    const plans = await this.plannedAttempts(deliveries.filter((d) => d.status === DeliveryStatus.RETRYING).map((d) => d.id));
+    const next = new Map<string, Date | null>();
+    for (const d of deliveries) {
+      if (d.status === DeliveryStatus.RETRYING) next.set(d.id, plans.get(d.id)?.at ?? null);
+      else if (d.status !== DeliveryStatus.PENDING) next.set(d.id, null);
+      else if (d.kind === DeliveryKind.TEST && d.attemptCount === 0) next.set(d.id, new Date(d.createdAt.getTime() + this.testDelayMs));
+      else next.set(d.id, d.createdAt);
+    }
+    return next;
+  }
+
   /** The events a delivery carries, as AuditEvent objects (samples for TEST deliveries). */
   async events(delivery: Delivery): Promise<AuditEvent[]> {
     return (await this.eventsOfMany(delivery.organization, [delivery])).get(delivery.id) ?? [];
@@ -90,6 +130,12 @@ export class DeliveryReadModel {
     return byDelivery;
   }
 
+}
+
+/** The retry an attempt scheduled: when, and when that attempt started (to tell a fresh run from a stale one). */
+export interface PlannedAttempt {
+  at: Date;
+  plannedByAttemptStartedAt: Date;
 }
 
 /** A TEST delivery's sample activities shaped as AuditEvent objects. */

@@ -7,6 +7,8 @@ import type { EventQueueSignals } from '../audit-events/audit-event.service.js';
 export interface DeliverySignals extends EventQueueSignals {
   /** A delivery to `webhookId` must be attempted at `runAt` (a new, test or redelivered one); it counts against that webhook's request slots. */
   deliveryScheduled(deliveryId: string, runAt: Date, webhookId: string): Promise<void>;
+  /** An admin asked for a RETRYING delivery's next attempt now (retryDelivery), at `requestedAt`. */
+  retryRequested(deliveryId: string, webhookId: string, requestedAt: Date): Promise<void>;
   /** The webhook's unfinished deliveries were cancelled; drop their jobs. */
   deliveriesCancelled(deliveryIds: string[]): Promise<void>;
 }
@@ -15,5 +17,6 @@ export interface DeliverySignals extends EventQueueSignals {
 export const noDeliverySignals: DeliverySignals = {
   eventsQueued() {},
   async deliveryScheduled() {},
+  async retryRequested() {},
   async deliveriesCancelled() {},
 };

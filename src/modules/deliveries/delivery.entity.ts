@@ -81,7 +81,7 @@ export interface SampleEventData {
 @Index({ name: 'deliveries_webhook_status_idx', properties: ['webhook', 'status'] })
 @Index({ name: 'deliveries_status_idx', properties: ['status'] })
 export class Delivery {
-  [OptionalProps]?: 'status' | 'eventCount' | 'attemptCount' | 'maxAttempts' | 'nextAttemptAt' | 'createdAt' | 'completedAt' | 'sampleEvents';
+  [OptionalProps]?: 'status' | 'eventCount' | 'attemptCount' | 'maxAttempts' | 'createdAt' | 'completedAt' | 'sampleEvents';
 
   @Field(() => ID, { description: 'Also sent as the webhook-id header: the same on every attempt.' })
   @PrimaryKey({ type: 'string', length: 40 })
@@ -113,10 +113,6 @@ export class Delivery {
   @Field(() => Int, { description: 'The most attempts a round makes: the first try plus the retries.' })
   @Property({ type: 'integer' })
   maxAttempts: number = 4;
-
-  @Field(() => Date, { nullable: true, description: 'When the next attempt is due (ISO 8601, UTC); null when none is scheduled.' })
-  @Property({ type: 'datetime', nullable: true })
-  nextAttemptAt: Date | null = null;
 
   @Field(() => Date, { description: 'When the delivery was created (ISO 8601, UTC).' })
   @Property({ type: 'datetime' })

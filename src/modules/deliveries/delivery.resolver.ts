@@ -34,6 +34,12 @@ export class DeliveryResolver {
   }
 
   @Authorized(Role.ADMIN)
+  @Mutation(() => Delivery, { description: 'Runs the next attempt of a RETRYING delivery now; it counts as that attempt and the retry budget is unchanged.' })
+  retryDelivery(@Arg('organizationId', () => ID, { description: "Your token's own organization id." }) _organizationId: string, @Arg('deliveryId', () => ID, { description: 'The id of the RETRYING delivery to attempt now.' }) deliveryId: string, @Ctx() context: RequestContext): Promise<Delivery> {
+    return context.services.deliveryOperations.retryNow(principalOf(context), deliveryId);
+  }
+
+  @Authorized(Role.ADMIN)
   @Mutation(() => Delivery, { description: 'Sends a few aggregated sample activities to the webhook after a brief delay; returns that TEST delivery.' })
   testWebhook(@Arg('organizationId', () => ID, { description: "Your token's own organization id." }) _organizationId: string, @Ctx() context: RequestContext): Promise<Delivery> {
     return context.services.deliveryOperations.createTest(principalOf(context));
@@ -52,6 +58,11 @@ export class DeliveryResolver {
   @FieldResolver(() => [AuditEvent], { description: 'The events in the request body, in order; for a TEST delivery, its sample activities.' })
   events(@Root() delivery: Delivery, @Ctx() context: RequestContext): Promise<AuditEvent[]> {
     return context.loaders.events.load(delivery);
+  }
+
+  @FieldResolver(() => Date, { nullable: true, description: 'When the next attempt is due (ISO 8601, UTC); null when none is scheduled.' })
+  nextAttemptAt(@Root() delivery: Delivery, @Ctx() context: RequestContext): Promise<Date | null> {
+    return context.loaders.nextAttemptAt.load(delivery);
   }
 
   @FieldResolver(() => [DeliveryAttempt], { description: 'Every attempt of the delivery, newest first.' })

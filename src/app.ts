@@ -36,7 +36,7 @@ export interface AppOptions {
 
 /** The composition root: the only place that wires database, services, jobs and GraphQL together. */
 export async function startApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
-  const orm = await openDatabase(config.database, { logger });
+  const orm = await openDatabase(config.database, { logger, backgroundCheckpoints: true });
   // One registry per app (never prom-client's global one): tests run several apps in one process.
   const metrics = createMetrics(orm);
   const services = createServices(orm, config, { metrics, ...(options.destinationPolicy ? { destinationPolicy: options.destinationPolicy } : {}) });

@@ -11,6 +11,7 @@ import { ensurePrivateDir, ensurePrivateFile, tightenFile } from '../lib/private
 import { entities } from './entities.js';
 import { migrationsList } from './migrations/index.js';
 import { DEFAULT_SQLITE_BUSY_TIMEOUT_MS } from './sqlite-busy.js';
+import { startCheckpointer } from './sqlite-checkpointer.js';
 import { SharedFileSqliteDialect } from './sqlite-dialect.js';
 
 /** The one ORM options builder, shared by the server, the CLI and mikro-orm.config.ts. */
@@ -42,7 +43,11 @@ export function ormOptions(database: DatabaseConfig): Options {
  * text), tunes SQLite for concurrent use, and applies pending migrations. Wider modes on files from
  * an older version are narrowed; a pre-existing folder open to others is only warned about.
  */
-export async function openDatabase(database: DatabaseConfig, options: { migrate?: boolean; logger?: Logger } = {}): Promise<MikroORM> {
+export async function openDatabase(
+  database: DatabaseConfig,
+  /** backgroundCheckpoints: a long-running server checkpoints the WAL from a thread of its own (see sqlite-checkpointer.ts); short CLI runs leave it to SQLite. */
+  options: { migrate?: boolean; logger?: Logger; backgroundCheckpoints?: boolean } = {},
+): Promise<MikroORM> {
   const dir = dirname(database.path);
   const folder = ensurePrivateDir(dir);
   if (folder.openToOthers) {
@@ -64,12 +69,21 @@ export async function openDatabase(database: DatabaseConfig, options: { migrate?
     native.pragma('busy_timeout = 0');
     native.pragma('foreign_keys = ON');
     native.pragma('synchronous = NORMAL');
+    if (options.backgroundCheckpoints) native.pragma('wal_autocheckpoint = 0'); // the checkpointer thread does it, off the event loop
   } catch (error) {
     native.close();
     throw error;
   }
   for (const companion of [`${database.path}-wal`, `${database.path}-shm`]) warnNarrowed(companion, tightenFile(companion).widenedModeWas);
   const orm = await MikroORM.init({ ...ormOptions(database), driverOptions: new SharedFileSqliteDialect(native, DEFAULT_SQLITE_BUSY_TIMEOUT_MS) });
+  if (options.backgroundCheckpoints) {
+    const checkpointer = startCheckpointer(database.path, (message) => options.logger?.error({ path: database.path, error: message }, 'WAL checkpoint failed'));
+    const close = orm.close.bind(orm);
+    orm.close = async (force?: boolean) => {
+      await checkpointer.stop();
+      return close(force);
+    };
+  }
   if (options.migrate !== false) await orm.migrator.up();
   return orm;
 }

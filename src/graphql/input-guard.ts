@@ -28,10 +28,13 @@ function lastSegment(path: string): string {
   return path.split('.').at(-1) ?? path;
 }
 
-/** Throws BAD_USER_INPUT at `path` when a string holds U+0000 or is not well-formed UTF-16 (a lone surrogate). */
-function checkText(text: string, path: string, what: string): void {
-  if (text.includes('\u0000')) throw badInput(path, `${what} must not contain the NUL character (U+0000)`);
-  if (!text.isWellFormed()) throw badInput(path, `${what} must be well-formed Unicode (it holds a lone surrogate, e.g. \\ud800)`);
+/**
+ * Throws BAD_USER_INPUT at `path` when a string holds U+0000 or is not well-formed UTF-16 (a lone
+ * surrogate). `what` names it in the message and is only computed then (this runs for every string of every call).
+ */
+function checkText(text: string, path: string, what: () => string): void {
+  if (text.includes('\u0000')) throw badInput(path, `${what()} must not contain the NUL character (U+0000)`);
+  if (!text.isWellFormed()) throw badInput(path, `${what()} must be well-formed Unicode (it holds a lone surrogate, e.g. \\ud800)`);
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -75,7 +78,7 @@ export function checkArguments(args: Record<string, unknown>, definitions: reado
       continue;
     }
     if (typeof value === 'string') {
-      checkText(value, path, lastSegment(path));
+      checkText(value, path, () => lastSegment(path));
     } else if (typeof value === 'number') {
       if (!Number.isFinite(value)) throw badInput(path, `${lastSegment(path)} must be a finite number`);
     } else if (Array.isArray(value) || isPlainObject(value)) {
@@ -85,7 +88,7 @@ export function checkArguments(args: Record<string, unknown>, definitions: reado
         value.forEach((element, index) => stack.push({ kind: 'scalar', value: element, depth, path: join(path, index), root: item.root }));
       } else {
         for (const [key, element] of Object.entries(value)) {
-          checkText(key, path, `a key of ${lastSegment(path)}`);
+          checkText(key, path, () => `a key of ${lastSegment(path)}`);
           stack.push({ kind: 'scalar', value: element, depth, path: PATH_SEGMENT.test(key) ? join(path, key) : path, root: item.root });
         }
       }

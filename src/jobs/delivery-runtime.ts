@@ -77,6 +77,7 @@ export class DeliveryRuntime implements DeliverySignals {
     this.slots = new KeyedSemaphore(config.webhookConcurrency, (key) => this.parked.wakeNext(key));
     this.backend = new SqliteBackend({
       path: options.databasePath,
+      autoCheckpoint: false, // src/db's checkpointer thread keeps the shared file's WAL short
       // Agenda ignores these failures (a run's final state, a completed job's removal), so log them here.
       onError: (error, context) => options.logger.error({ err: error, ...context }, 'job store write failed'),
     });

@@ -11,6 +11,8 @@ export interface SqliteBackendOptions {
   tableName?: string;
   /** Busy timeout in ms; default 5000. */
   busyTimeoutMs?: number;
+  /** False when another part of the process checkpoints the file's WAL off the event loop; default true (SQLite's own automatic checkpoints). */
+  autoCheckpoint?: boolean;
   /** Told about failed writes Agenda would otherwise swallow (e.g. the state saved when a run ends); log them. */
   onError?: SqliteJobStoreErrorHandler;
 }
@@ -41,6 +43,7 @@ export class SqliteBackend implements AgendaBackend {
       path: options.path,
       tableName: options.tableName ?? DEFAULT_JOBS_TABLE_NAME,
       busyTimeoutMs: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
+      autoCheckpoint: options.autoCheckpoint ?? true,
       ...(options.onError && { onError: options.onError }),
     });
     this.notificationChannel = new SqliteNotificationChannel();

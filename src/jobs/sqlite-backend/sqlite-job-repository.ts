@@ -29,6 +29,8 @@ export interface SqliteJobRepositoryOptions {
   tableName: string;
   /** How long a statement waits for another connection's write lock before failing with SQLITE_BUSY. */
   busyTimeoutMs: number;
+  /** Whether commits on this connection run SQLite's automatic WAL checkpoints (off when a checkpointer thread does it). */
+  autoCheckpoint?: boolean;
   /** Told about failed writes that Agenda ignores or does not await (see SqliteJobStoreErrorHandler). */
   onError?: SqliteJobStoreErrorHandler;
 }
@@ -164,6 +166,7 @@ export class SqliteJobRepository implements JobRepository {
     try {
       db.pragma(`busy_timeout = ${this.options.busyTimeoutMs}`);
       db.pragma('journal_mode = WAL');
+      if (this.options.autoCheckpoint === false) db.pragma('wal_autocheckpoint = 0');
       db.transaction(() => {
         for (const statement of jobTableStatements(this.options.tableName)) db.exec(statement);
       }).immediate();

@@ -9,6 +9,8 @@ export interface DeliverySignals extends EventQueueSignals {
   deliveryScheduled(deliveryId: string, runAt: Date, webhookId: string): Promise<void>;
   /** The webhook's unfinished deliveries were cancelled; drop their jobs. */
   deliveriesCancelled(deliveryIds: string[]): Promise<void>;
+  /** Deliveries held while their webhook was DISABLED: it is ACTIVE again, so attempt them now (whatever their job's time). */
+  deliveriesResumed(deliveryIds: string[], webhookId: string): Promise<void>;
 }
 
 /** Signals that go nowhere: for the CLI and for processes that do not deliver. */
@@ -16,4 +18,5 @@ export const noDeliverySignals: DeliverySignals = {
   eventsQueued() {},
   async deliveryScheduled() {},
   async deliveriesCancelled() {},
+  async deliveriesResumed() {},
 };

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sqlOf } from '../../src/db/kysely.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 import { startTestServer, waitFor, type TestServer } from '../support/server.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const WEBHOOK_FIELDS = `id status disabledAt disabledReason failingSince lastFailureAt lastSuccessAt`;
 const REGISTER = `mutation($org: ID!, $url: String!) { registerWebhook(organizationId: $org, input: { url: $url }) { id } }`;
@@ -141,9 +142,19 @@ describe('failing webhooks are disabled, and nothing is lost meanwhile', () => {
       return row.next_attempt_at !== null && Number(row.next_attempt_at) + 1_500 < Date.now();
     });
     expect(requestsToGone()).toBe(1);
-    expect((await s.deliveries())[0].attempts).toHaveLength(1);
+    expect((await s.deliveries()).find((d: { id: string }) => d.id === first.id).attempts).toHaveLength(1);
 
+    // A test registration is still sent while DISABLED (it is asked for); its success ends the failing run.
     gone = false;
+    expect((await s.gql(`mutation($org: ID!) { testWebhook(organizationId: $org) { id } }`)).errors).toBeUndefined();
+    await waitFor(() => receiver.requests.some((r) => r.path.startsWith('/gone') && r.json?.test === true));
+    const afterTest = await waitFor(async () => {
+      const webhook = await s.webhook();
+      return webhook.lastSuccessAt ? webhook : null;
+    });
+    expect(afterTest).toMatchObject({ status: 'DISABLED', disabledReason: 'HTTP_410', failingSince: null });
+    expect((await s.deliveries()).find((d: { id: string }) => d.id === first.id).status).toBe('RETRYING');
+
     const updated = await s.gql(UPDATE, { input: { url: receiver.url.replace('/hooks/audit', '/gone-moved') } });
     expect(updated.data!.updateWebhook.status).toBe('ACTIVE');
     await waitFor(async () => (await s.deliveries()).find((d: { id: string }) => d.id === first.id)?.status === 'SUCCEEDED');
@@ -228,5 +239,40 @@ describe('the disabled buffer', () => {
     await waitFor(() => fresh.every((id) => receiver.eventIds().includes(id)));
     for (const id of old) expect(receiver.eventIds()).not.toContain(id);
     expect(await metric(server, 'audithook_disabled_buffer_dropped_events_total')).toBe(droppedBefore + reenabled.context[0].attributes.droppedEvents);
+  });
+});
+
+describe('failures that say nothing about the receiver', () => {
+  it('attempts that sent nothing (SECRET_UNREADABLE) neither start nor extend a failing run', async () => {
+    const receiver = await startReceiver();
+    const dir = tempDir('audithook-disable-key-');
+    try {
+      // Registered under one key, then served with another: the stored secrets cannot be read.
+      const first = await startTestServer({ AUDITHOOK_SECRET_KEY: Buffer.alloc(32, 0xa1).toString('base64') }, { dir });
+      const admin = { orgId: first.orgId, token: first.adminToken };
+      expect((await first.gql(REGISTER, { org: admin.orgId, url: receiver.url })).errors).toBeUndefined();
+      await waitFor(() => receiver.requests.length > 0);
+      await first.stop();
+      const wrongKey = await startTestServer(
+        { AUDITHOOK_SECRET_KEY: Buffer.alloc(32, 0xb2).toString('base64'), AUDITHOOK_RETRY_DELAYS: '500ms,500ms,500ms', AUDITHOOK_DISABLE_AFTER: '1s' },
+        { dir },
+      );
+      try {
+        const gql = (q: string, v: Record<string, unknown> = {}) => wrongKey.gql(q, { org: admin.orgId, ...v }, admin.token);
+        expect((await gql(RECORD_MANY, { inputs: events(1, 'unreadable') })).errors).toBeUndefined();
+        const failed = await waitFor(async () => {
+          const all = (await gql(DELIVERIES)).data!.deliveries.edges.map((e: { node: any }) => e.node);
+          return all.find((d: { status: string }) => d.status === 'FAILED');
+        });
+        expect(failed.attempts).toHaveLength(4); // at least 1.2 s of failures (500 ms −20% × 3), longer than AUDITHOOK_DISABLE_AFTER
+        const webhook = (await gql(GET)).data!.webhook;
+        expect(webhook).toMatchObject({ status: 'ACTIVE', failingSince: null, disabledReason: null });
+        expect(webhook.lastFailureAt).not.toBeNull();
+      } finally {
+        await wrongKey.stop();
+      }
+    } finally {
+      await receiver.close();
+    }
   });
 });

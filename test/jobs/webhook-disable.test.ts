@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sqlOf } from '../../src/db/kysely.js';
+import { HELD_RECHECK_MS } from '../../src/modules/deliveries/delivery-pipeline.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 import { startTestServer, waitFor, type TestServer } from '../support/server.js';
 import { tempDir } from '../support/temp-dir.js';
@@ -12,7 +13,7 @@ const RECORD_MANY = `mutation($org: ID!, $inputs: [AuditEventInput!]!) { recordA
 const AUDIT = `query($org: ID!, $action: String) { auditEvents(organizationId: $org, filter: { action: $action }) { edges { node {
   id action message actor { id type name } context { id type name attributes }
 } } } }`;
-const DELIVERIES = `query($org: ID!) { deliveries(organizationId: $org, first: 100) { edges { node { id kind status eventCount attempts { statusCode } } } } }`;
+const DELIVERIES = `query($org: ID!) { deliveries(organizationId: $org, first: 100) { edges { node { id kind status eventCount attempts { statusCode nextAttemptAt } } } } }`;
 
 const events = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => ({ action: 'user_logged_in', actor: { id: `${prefix}_${i}` } }));
 
@@ -135,14 +136,20 @@ describe('failing webhooks are disabled, and nothing is lost meanwhile', () => {
     expect(auditDisabled.message).toContain('410 Gone');
     expect(await metric(server, 'audithook_webhooks_disabled_total', '{reason="HTTP_410"}')).toBeGreaterThanOrEqual(1);
 
-    // Its retry comes due (1 s) while DISABLED: nothing is sent and no attempt is counted.
+    // Its retry comes due (1 s) while DISABLED: the attempt sends nothing, counts nothing, and looks again later.
     const requestsToGone = () => receiver.requests.filter((r) => r.path.startsWith('/gone')).length;
-    await waitFor(async () => {
-      const row = await sqlOf(server.app.orm.em.fork()).selectFrom('deliveries').select('next_attempt_at').where('id', '=', first.id).executeTakeFirstOrThrow();
-      return row.next_attempt_at !== null && Number(row.next_attempt_at) + 1_500 < Date.now();
+    const retryAt = Date.parse(first.attempts[0].nextAttemptAt);
+    await waitFor(() => Date.now() > retryAt + 200);
+    let sent = 0;
+    const held = await server.app.services.deliveryPipeline.attempt(first.id, async () => {
+      sent += 1;
+      throw new Error('must not send');
     });
+    expect(sent).toBe(0);
+    expect(held.ok).toBe(false);
+    expect(!held.ok && held.retryAt!.getTime()).toBeGreaterThan(Date.now() + HELD_RECHECK_MS - 5_000);
     expect(requestsToGone()).toBe(1);
-    expect((await s.deliveries()).find((d: { id: string }) => d.id === first.id).attempts).toHaveLength(1);
+    expect((await s.deliveries()).find((d: { id: string }) => d.id === first.id)).toMatchObject({ status: 'RETRYING', attempts: [{ statusCode: 410 }] });
 
     // A test registration is still sent while DISABLED (it is asked for); its success ends the failing run.
     gone = false;

@@ -38,7 +38,13 @@ export interface DeliveryConfig {
   testDelayMs: number;
   maxBatchSize: number;
   webhookConcurrency: number;
+  /** AUDITHOOK_DISABLE_AFTER: a webhook whose every attempt has failed for this long is DISABLED. */
+  disableAfterMs: number;
+  /** AUDITHOOK_DISABLED_BUFFER: how long a DISABLED webhook's events wait in the outbox before they are dropped. */
+  disabledBufferMs: number;
 }
+
+const DAY_MS = 86_400_000;
 
 const booleanText = z
   .string()
@@ -50,7 +56,7 @@ const booleanText = z
 const durationMsText = z.string().trim().transform((v, ctx) => {
   const ms = parseDurationMs(v);
   if (ms === null) {
-    ctx.addIssue({ code: 'custom', message: 'expected a duration such as 500ms, 10s, 5m or 1h' });
+    ctx.addIssue({ code: 'custom', message: 'expected a duration such as 500ms, 10s, 5m, 1h or 5d' });
     return z.NEVER;
   }
   return ms;
@@ -90,6 +96,8 @@ const envSchema = z.object({
   AUDITHOOK_MAX_BATCH_SIZE: integerText(1, 1000).default(100),
   AUDITHOOK_WEBHOOK_CONCURRENCY: integerText(1, 64).default(4),
   AUDITHOOK_METRICS_TOKEN: z.string().trim().min(16, 'expected at least 16 characters (e.g. `openssl rand -hex 24`)').regex(/^\S+$/, 'expected no spaces').optional(),
+  AUDITHOOK_DISABLE_AFTER: durationMsText.refine((ms) => ms >= 1_000, 'expected at least 1s').default(5 * DAY_MS),
+  AUDITHOOK_DISABLED_BUFFER: durationMsText.refine((ms) => ms >= 1_000, 'expected at least 1s').default(7 * DAY_MS),
   AUDITHOOK_WS_MAX_LIFETIME: durationMsText.refine((ms) => ms >= 1_000, 'expected at least 1s').default(3_600_000),
 });
 
@@ -171,6 +179,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       testDelayMs: e.AUDITHOOK_TEST_DELAY,
       maxBatchSize: e.AUDITHOOK_MAX_BATCH_SIZE,
       webhookConcurrency: e.AUDITHOOK_WEBHOOK_CONCURRENCY,
+      disableAfterMs: e.AUDITHOOK_DISABLE_AFTER,
+      disabledBufferMs: e.AUDITHOOK_DISABLED_BUFFER,
     },
   };
 }

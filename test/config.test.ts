@@ -21,7 +21,7 @@ describe('loadConfig', () => {
     const config = loadConfig({}, cwd);
     expect(config).toMatchObject({ port: 4000, host: '127.0.0.1', allowHttp: false, allowPrivateDestinations: false, logLevel: 'info' });
     expect(config.database).toEqual({ kind: 'sqlite', path: join(cwd, 'data/audithook.db') });
-    expect(config.delivery).toEqual({ requestTimeoutMs: 10_000, retryDelaysMs: [5_000, 300_000, 1_800_000], testDelayMs: 5_000, maxBatchSize: 100, webhookConcurrency: 4 });
+    expect(config.delivery).toEqual({ requestTimeoutMs: 10_000, retryDelaysMs: [5_000, 300_000, 1_800_000], testDelayMs: 5_000, maxBatchSize: 100, webhookConcurrency: 4, disableAfterMs: 5 * 86_400_000, disabledBufferMs: 7 * 86_400_000 });
     const keyFile = join(cwd, 'data/secret.key');
     expect(statSync(keyFile).mode & 0o777).toBe(0o600);
     expect(statSync(join(cwd, 'data')).mode & 0o777).toBe(0o700);
@@ -41,6 +41,10 @@ describe('loadConfig', () => {
     [{ AUDITHOOK_RETRY_DELAYS: '5s,5m' }, /AUDITHOOK_RETRY_DELAYS: expected three/],
     [{ AUDITHOOK_REQUEST_TIMEOUT: 'soon' }, /AUDITHOOK_REQUEST_TIMEOUT: expected a duration/],
     [{ AUDITHOOK_WEBHOOK_CONCURRENCY: '0' }, /AUDITHOOK_WEBHOOK_CONCURRENCY/],
+    [{ AUDITHOOK_DISABLE_AFTER: 'a week' }, /AUDITHOOK_DISABLE_AFTER: expected a duration such as 500ms, 10s, 5m, 1h or 5d/],
+    [{ AUDITHOOK_DISABLE_AFTER: '500ms' }, /AUDITHOOK_DISABLE_AFTER: expected at least 1s/],
+    [{ AUDITHOOK_DISABLED_BUFFER: '-1d' }, /AUDITHOOK_DISABLED_BUFFER: expected a duration/],
+    [{ AUDITHOOK_DISABLED_BUFFER: '0' }, /AUDITHOOK_DISABLED_BUFFER: expected at least 1s/],
   ])('refuses %o naming the variable', (env, message) => {
     expect(() => loadConfig(env as Record<string, string>, dir())).toThrow(ConfigError);
     expect(() => loadConfig(env as Record<string, string>, dir())).toThrow(message);
@@ -58,5 +62,13 @@ describe('loadConfig', () => {
     expect(config.delivery.requestTimeoutMs).toBe(1500);
     expect(config.delivery.retryDelaysMs).toEqual([1000, 120_000, 3_600_000]);
     expect(config.delivery.testDelayMs).toBe(0);
+  });
+
+  it('reads the disable settings in days or shorter units (tests use seconds)', () => {
+    const config = loadConfig({ AUDITHOOK_DISABLE_AFTER: '2d', AUDITHOOK_DISABLED_BUFFER: '36h' }, dir());
+    expect(config.delivery.disableAfterMs).toBe(2 * 86_400_000);
+    expect(config.delivery.disabledBufferMs).toBe(36 * 3_600_000);
+    const short = loadConfig({ AUDITHOOK_DISABLE_AFTER: '1500ms', AUDITHOOK_DISABLED_BUFFER: '3s' }, dir());
+    expect(short.delivery).toMatchObject({ disableAfterMs: 1500, disabledBufferMs: 3000 });
   });
 });

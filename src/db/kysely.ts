@@ -74,11 +74,16 @@ export interface WebhookRow {
   id: string;
   organization_id: string;
   active_organization: string | null;
+  url: string;
   status: string;
   removed_at: Date | null;
   last_attempt_at: Date | null;
   last_success_at: Date | null;
   last_failure_at: Date | null;
+  failing_since: Date | null;
+  disabled_at: Date | null;
+  disabled_reason: string | null;
+  dropped_buffered_events: number;
 }
 
 /** The tables of the set-based hot path. */

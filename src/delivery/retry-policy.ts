@@ -6,17 +6,17 @@ export const MAX_RETRY_AFTER_MS = 3_600_000;
 /** Jitter applied to scheduled delays (±20%), so many failed deliveries do not retry in lockstep. */
 export const RETRY_JITTER_RATIO = 0.2;
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /**
- * Parses a human duration from config: `250ms`, `5s`, `5m`, `30m`, `1h`, `1.5s`. A bare integer
+ * Parses a human duration from config: `250ms`, `5s`, `5m`, `30m`, `1h`, `5d`, `1.5s`. A bare integer
  * (`250`) means milliseconds, matching the `...Ms` naming used everywhere else. Units are
  * lower-case only (`M` could mean months); surrounding whitespace is ignored. Negative, fractional
  * bare numbers, unknown units, or results beyond a safe integer → null. Fractions round to whole ms.
  */
 export function parseDurationMs(text: string): number | null {
   if (typeof text !== 'string') return null;
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
   if (match === null) return null;
   const [, amountText = '', unit] = match;
   if (unit === undefined && amountText.includes('.')) return null;

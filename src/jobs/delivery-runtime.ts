@@ -162,6 +162,14 @@ export class DeliveryRuntime implements DeliverySignals {
     }
   }
 
+  /** DeliverySignals: a re-enabled webhook's held deliveries run now (an existing job is moved, not duplicated). */
+  async deliveriesResumed(deliveryIds: string[], webhookId: string): Promise<void> {
+    const now = new Date();
+    for (const deliveryId of deliveryIds) {
+      await this.agenda.create<DeliverJobData>(DELIVER_JOB, { deliveryId, webhookId }).unique({ 'data.deliveryId': deliveryId }).schedule(now).save();
+    }
+  }
+
   private async runDeliverJob(job: Job<DeliverJobData>): Promise<void> {
     const { deliveryId, webhookId, retryRequestedAt } = job.attrs.data;
     if (this.attempting.has(deliveryId)) {
@@ -195,6 +203,10 @@ export class DeliveryRuntime implements DeliverySignals {
       this.attempting.delete(deliveryId);
     }
     if (!result.ok && result.failure) this.logFailure(deliveryId, result.failure, result.retryAt);
+    if (!result.ok && result.failure?.webhookDisabled) {
+      const { webhookId: disabledId, redactedUrl, webhookDisabled } = result.failure;
+      this.options.logger.warn({ webhookId: disabledId, url: redactedUrl, reason: webhookDisabled }, 'webhook disabled; its events wait in the outbox until it is updated');
+    }
     // Agenda saves the run's end with this nextRunAt (and keeps the job); without one it removes it.
     if (!result.ok && result.retryAt) job.schedule(result.retryAt);
     if (webhookId) void this.pump(webhookId); // a slot freed: the next batch may go
@@ -260,6 +272,12 @@ export class DeliveryRuntime implements DeliverySignals {
       for (const webhookId of await this.options.deliveries.webhooksWithPendingEvents()) void this.pump(webhookId);
     } catch (error) {
       this.options.logger.error({ err: error }, 'outbox sweep failed');
+    }
+    try {
+      const dropped = await this.options.deliveries.dropExpiredBufferedEvents();
+      if (dropped > 0) this.options.logger.warn({ events: dropped }, 'dropped events that waited longer than AUDITHOOK_DISABLED_BUFFER for a disabled webhook');
+    } catch (error) {
+      this.options.logger.error({ err: error }, 'dropping expired events of disabled webhooks failed; the next sweep retries');
     }
   }
 

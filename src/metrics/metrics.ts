@@ -17,6 +17,10 @@ export interface ServiceMetrics {
   attemptFinished(outcome: string, error: string | null, durationMs: number): void;
   /** A delivery of a kind reached a final status (SUCCEEDED, FAILED or CANCELLED). */
   deliveryFinished(kind: string, status: string): void;
+  /** A webhook was turned DISABLED, after failing too long (FAILING) or on a 410 Gone (HTTP_410). */
+  webhookDisabled(reason: 'FAILING' | 'HTTP_410'): void;
+  /** Events dropped from a DISABLED webhook's outbox, having waited longer than AUDITHOOK_DISABLED_BUFFER (after commit). */
+  bufferedEventsDropped(count: number): void;
 }
 
 /** The app's metrics: what services report, GraphQL operations, and the registry the endpoint serves. */
@@ -31,6 +35,8 @@ export const noMetrics: ServiceMetrics = {
   eventsRecorded: () => undefined,
   attemptFinished: () => undefined,
   deliveryFinished: () => undefined,
+  webhookDisabled: () => undefined,
+  bufferedEventsDropped: () => undefined,
 };
 
 /** Attempt durations in seconds: from a fast receiver up to the longest request timeout worth having. */
@@ -65,6 +71,18 @@ export function createMetrics(orm: MikroORM): AppMetrics {
     name: 'audithook_delivery_attempt_duration_seconds',
     help: 'Duration of HTTP delivery attempts.',
     buckets: ATTEMPT_DURATION_BUCKETS_SECONDS,
+    registers: [registry],
+  });
+  const webhooksDisabled = new Counter({
+    name: 'audithook_webhooks_disabled_total',
+    help: 'Webhooks turned DISABLED, by reason (FAILING: every attempt failed for AUDITHOOK_DISABLE_AFTER; HTTP_410: the receiver answered 410 Gone).',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  for (const reason of ['FAILING', 'HTTP_410']) webhooksDisabled.inc({ reason }, 0);
+  const droppedEvents = new Counter({
+    name: 'audithook_disabled_buffer_dropped_events_total',
+    help: "Events dropped from a DISABLED webhook's outbox after waiting longer than AUDITHOOK_DISABLED_BUFFER.",
     registers: [registry],
   });
   const graphqlOperations = new Counter({
@@ -120,6 +138,10 @@ export function createMetrics(orm: MikroORM): AppMetrics {
       attemptDuration.observe(durationMs / 1000);
     },
     deliveryFinished: (kind, status) => deliveries.inc({ kind, status }),
+    webhookDisabled: (reason) => webhooksDisabled.inc({ reason }),
+    bufferedEventsDropped: (count) => {
+      if (count > 0) droppedEvents.inc(count);
+    },
     graphqlOperation: (operationType, outcome) => graphqlOperations.inc({ operation_type: operationType ?? 'unknown', outcome }),
   };
 }

@@ -11,6 +11,7 @@ import { DeliveryReadModel } from './deliveries/delivery-read-model.js';
 import { noDeliverySignals, type DeliverySignals } from './deliveries/delivery-signals.js';
 import { OrganizationService } from './organizations/organization.service.js';
 import { OutboxService } from './outbox/outbox.service.js';
+import { WebhookDisabling } from './webhooks/webhook-disabling.js';
 import { WebhookService, type DestinationPolicy } from './webhooks/webhook.service.js';
 
 /** The application's services, built once per process and shared by GraphQL, jobs and the CLI. */
@@ -47,6 +48,7 @@ export function createServices(orm: MikroORM, config: Config, overrides: { desti
     auditEvents,
     { allowHttp: config.allowHttp, allowPrivateDestinations: config.allowPrivateDestinations, ...overrides.destinationPolicy },
     () => pipeline!,
+    new WebhookDisabling(orm, auditEvents, outbox, { disableAfterMs: config.delivery.disableAfterMs, disabledBufferMs: config.delivery.disabledBufferMs }, metrics),
   );
   const deliveries = new DeliveryReadModel(orm, auditEvents, config.delivery.testDelayMs, feed);
   pipeline = new DeliveryPipeline(orm, config.delivery, webhooks, outbox, deliveries, feed, currentSignals, metrics);

@@ -8,6 +8,7 @@ describe('parseDurationMs', () => {
     ['5m', 300_000],
     ['30m', 1_800_000],
     ['1h', 3_600_000],
+    ['5d', 432_000_000],
     ['1.5s', 1_500],
     ['0s', 0],
     ['250', 250], // bare integer = milliseconds
@@ -16,7 +17,7 @@ describe('parseDurationMs', () => {
     expect(parseDurationMs(text)).toBe(expected);
   });
 
-  it.each(['', ' ', '-5s', '-250', '5d', 'abc', '5x', '5 s', '5S', '5M', '1.5', '.5s', '5s5', 's', '1e3', '0x10', 'Infinity', '99999999999999999999h'])(
+  it.each(['', ' ', '-5s', '-250', '5D', 'abc', '5x', '5 s', '5S', '5M', '1.5', '.5s', '5s5', 's', '1e3', '0x10', 'Infinity', '99999999999999999999h'])(
     '%j → null',
     (text) => {
       expect(parseDurationMs(text)).toBeNull();

@@ -54,9 +54,15 @@ export interface Webhook {
   lastAttemptAt: DateTimeISO | null;
   lastSuccessAt: DateTimeISO | null;
   lastFailureAt: DateTimeISO | null;
+  /** Start of the current unbroken run of failed attempts; null after a success. */
+  failingSince: DateTimeISO | null;
+  /** When it was turned off; null while ACTIVE. */
+  disabledAt: DateTimeISO | null;
+  /** Why it was turned off: HTTP_410 or FAILING_SINCE_<time>. */
+  disabledReason: string | null;
 }
 
-const WEBHOOK_FIELDS = `id url authorization { scheme username } status createdAt updatedAt lastAttemptAt lastSuccessAt lastFailureAt`;
+const WEBHOOK_FIELDS = `id url authorization { scheme username } status createdAt updatedAt lastAttemptAt lastSuccessAt lastFailureAt failingSince disabledAt disabledReason`;
 
 /** The organization's webhook (or null) for the webhook page. */
 export const WEBHOOK_QUERY = op<{ webhook: Webhook | null }, { org: string }>(`

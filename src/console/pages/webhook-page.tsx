@@ -20,6 +20,7 @@ import { Link } from '../app/router';
 import { AttemptsTable, Countdown, mergeAttempts } from '../components/attempts-table';
 import { useNow } from '../components/hooks';
 import { Badge, Confirm, CopyButton, ErrorBanner, Field, Loading, PageHeader, Time } from '../components/ui';
+import { WebhookDisabledBanner } from './webhook-disabled-banner';
 
 /** The webhook page: register, or show, edit, test and remove the organization's one webhook; its signing secret. */
 export function WebhookPage({ org }: { org: string }) {
@@ -52,6 +53,7 @@ export function WebhookPage({ org }: { org: string }) {
   return (
     <>
       <PageHeader title="Webhook" subtitle="Where this organization's audit events are delivered." />
+      <WebhookDisabledBanner org={org} webhook={webhook} onReenabled={reload} />
       {editing ? (
         <div className="card">
           <h2>Edit webhook</h2>
@@ -105,7 +107,7 @@ function WebhookSummary({ org, webhook, onEdit, onRemoved }: { org: string; webh
         <dt>Status</dt>
         <dd>
           <Badge value={webhook.status} />
-          {webhook.status === 'DISABLED' ? <span className="muted"> Turned off after failing for a long time; saving an edit turns it back on.</span> : null}
+          {webhook.status === 'DISABLED' ? <span className="muted"> New events wait; re-enabling (or saving an edit) turns it back on.</span> : null}
         </dd>
         <dt>Authorization</dt>
         <dd data-testid="webhook-authorization">
@@ -136,6 +138,15 @@ function WebhookSummary({ org, webhook, onEdit, onRemoved }: { org: string; webh
         <dd>
           <Time iso={webhook.lastFailureAt} relative />
         </dd>
+        {webhook.failingSince ? (
+          <>
+            <dt>Failing since</dt>
+            <dd data-testid="webhook-failing-since">
+              <Time iso={webhook.failingSince} relative />
+              <span className="muted"> (every attempt since has failed)</span>
+            </dd>
+          </>
+        ) : null}
         <dt>Registered</dt>
         <dd>
           <Time iso={webhook.createdAt} />

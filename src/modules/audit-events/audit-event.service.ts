@@ -6,7 +6,7 @@ import { badInput } from '../../lib/app-error.js';
 import { isId, newId } from '../../lib/ids.js';
 import { noMetrics, type ServiceMetrics } from '../../metrics/metrics.js';
 import type { Principal } from '../auth.js';
-import { principalActor, type OperatorPrincipal } from '../auth.js';
+import { principalActor, type OperatorPrincipal, type SystemPrincipal } from '../auth.js';
 import { AuditEvent, type ActorData, type AuditObjectData, type LocationData } from './audit-event.entity.js';
 
 /** The most events one recordAuditEvents call may carry. */
@@ -86,7 +86,7 @@ export class AuditEventService {
   /** Records an event about audithook itself (webhook or token changes) inside the caller's transaction. */
   async recordSystemEvent(
     em: EntityManager,
-    principal: Principal | OperatorPrincipal,
+    principal: Principal | OperatorPrincipal | SystemPrincipal,
     event: { action: string; context: AuditObjectData[]; message: string },
   ): Promise<AuditEvent> {
     const { events, webhookId } = await this.insertEvents(em, principal.organizationId, [

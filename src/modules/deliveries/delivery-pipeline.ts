@@ -10,9 +10,9 @@ import { PACKAGE_VERSION } from '../../lib/package-info.js';
 import { redactUrl } from '../../lib/redact-url.js';
 import { noMetrics, type ServiceMetrics } from '../../metrics/metrics.js';
 import type { OutboxService } from '../outbox/outbox.service.js';
-import type { CancelledDelivery, DeliveryCancellation } from '../webhooks/webhook.service.js';
+import type { CancelledDelivery, DeliveryCancellation, DeliveryResumption } from '../webhooks/webhook.service.js';
 import type { WebhookService } from '../webhooks/webhook.service.js';
-import { Webhook } from '../webhooks/webhook.entity.js';
+import { Webhook, WebhookStatus } from '../webhooks/webhook.entity.js';
 import type { AttemptFeed } from './attempt-feed.js';
 import type { DeliveryReadModel } from './delivery-read-model.js';
 import type { DeliverySignals } from './delivery-signals.js';
@@ -30,6 +30,8 @@ export interface AttemptFailure {
   redactedUrl: string;
   /** Set for SECRET_UNREADABLE: which stored secret and why (a key id at most, never a key or a value). */
   detail?: string;
+  /** Set when this failure turned the webhook DISABLED: the reason (HTTP_410, FAILING_SINCE_...). */
+  webhookDisabled?: string;
 }
 
 /** What one attempt came to, as a value: done, or when to try again. */
@@ -44,6 +46,11 @@ export type SendRequest = (request: WebhookRequest) => Promise<SendOutcome>;
 const UNFINISHED = [DeliveryStatus.PENDING, DeliveryStatus.RETRYING];
 /** A job run this much before the delivery's recorded next attempt is a stale re-run, not the attempt. */
 const EARLY_RUN_TOLERANCE_MS = 1_000;
+/**
+ * How far ahead a delivery held by its DISABLED webhook looks again. Re-enabling wakes held deliveries
+ * at once; this only bounds a wake lost to a race with a run in progress (or a restart).
+ */
+export const HELD_RECHECK_MS = 60_000;
 
 /** Attempts per delivery: the first one and one per configured retry delay. */
 export function maxAttemptsOf(config: DeliveryConfig): number {
@@ -54,7 +61,7 @@ export function maxAttemptsOf(config: DeliveryConfig): number {
  * The worker side of delivery, top-down: outbox → batch (takeBatch) → attempt (send, record,
  * publish). Each step is a few set-based statements; the job layer decides when each runs.
  */
-export class DeliveryPipeline implements DeliveryCancellation {
+export class DeliveryPipeline implements DeliveryCancellation, DeliveryResumption {
   constructor(
     private readonly orm: MikroORM,
     private readonly config: DeliveryConfig,
@@ -160,6 +167,24 @@ export class DeliveryPipeline implements DeliveryCancellation {
     if (cancelled.length > 0) await this.signals().deliveriesCancelled(cancelled.map((delivery) => delivery.id));
   }
 
+  /** DeliveryResumption, after the re-enable committed: held EVENTS deliveries are attempted now, and the buffered outbox is pumped. */
+  async afterReenabled(webhookId: string): Promise<void> {
+    const held = await sqlOf(this.orm.em.fork())
+      .selectFrom('deliveries')
+      .select('id')
+      .where('webhook_id', '=', webhookId)
+      .where('status', 'in', UNFINISHED)
+      .where('kind', '=', DeliveryKind.EVENTS)
+      .execute();
+    if (held.length > 0) await this.signals().deliveriesResumed(held.map((delivery) => delivery.id), webhookId);
+    this.signals().eventsQueued(webhookId);
+  }
+
+  /** The sweep: drops events DISABLED webhooks have had waiting longer than AUDITHOOK_DISABLED_BUFFER; how many. */
+  dropExpiredBufferedEvents(): Promise<number> {
+    return this.webhooks.disabling.dropExpiredBuffers();
+  }
+
   /**
    * Performs the delivery's next attempt: its number comes from the delivery's own history
    * (attempts so far + 1), not from the job, so the job carries nothing but which delivery and when.
@@ -191,6 +216,8 @@ export class DeliveryPipeline implements DeliveryCancellation {
       if (Number(cancelled.numUpdatedRows) === 1) this.metrics.deliveryFinished(delivery.kind, DeliveryStatus.CANCELLED);
       return { ok: false, retryAt: null, reason: 'cancelled' };
     }
+    // Held while DISABLED: nothing is sent or counted; re-enabling wakes it (tests are still sent, on request).
+    if (webhook.status === WebhookStatus.DISABLED && delivery.kind === DeliveryKind.EVENTS) return { ok: false, retryAt: new Date(Date.now() + HELD_RECHECK_MS) };
     const settings = this.webhooks.sendSettings(webhook);
     const startedAt = new Date();
     let outcome: SendOutcome;
@@ -245,14 +272,14 @@ export class DeliveryPipeline implements DeliveryCancellation {
         nextAttemptAt: applied ? nextAttemptAt : null,
       });
       await db.insertInto('delivery_attempts').values(attemptRow(attempt)).execute();
-      await db
-        .updateTable('webhooks')
-        .set(outcome.ok ? { last_attempt_at: startedAt, last_success_at: finishedAt } : { last_attempt_at: startedAt, last_failure_at: finishedAt })
-        .where('id', '=', webhook.id)
-        .execute();
-      return { attempt, updated: applied, status };
+      const disabledReason = await this.webhooks.disabling.recordAttempt(tx, webhook.id, { ok: outcome.ok, statusCode: outcome.statusCode, error: attempt.error, startedAt, finishedAt });
+      return { attempt, updated: applied, status, disabledReason };
     });
     const { attempt } = committed;
+    if (committed.disabledReason) {
+      this.webhooks.disabling.afterDisabled(committed.disabledReason);
+      failure!.webhookDisabled = committed.disabledReason;
+    }
     this.metrics.attemptFinished(attempt.outcome, attempt.error, attempt.durationMs);
     if (committed.updated && committed.status !== DeliveryStatus.RETRYING) this.metrics.deliveryFinished(delivery.kind, committed.status);
     this.feed.publish(attempt);

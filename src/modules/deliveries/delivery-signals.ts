@@ -11,6 +11,8 @@ export interface DeliverySignals extends EventQueueSignals {
   retryRequested(deliveryId: string, webhookId: string, requestedAt: Date): Promise<void>;
   /** The webhook's unfinished deliveries were cancelled; drop their jobs. */
   deliveriesCancelled(deliveryIds: string[]): Promise<void>;
+  /** Deliveries held while their webhook was DISABLED: it is ACTIVE again, so attempt them now (whatever their job's time). */
+  deliveriesResumed(deliveryIds: string[], webhookId: string): Promise<void>;
 }
 
 /** Signals that go nowhere: for the CLI and for processes that do not deliver. */
@@ -19,4 +21,5 @@ export const noDeliverySignals: DeliverySignals = {
   async deliveryScheduled() {},
   async retryRequested() {},
   async deliveriesCancelled() {},
+  async deliveriesResumed() {},
 };

@@ -15,7 +15,7 @@ registerEnumType(WebhookStatus, {
   description: 'Whether the webhook receives deliveries.',
   valuesConfig: {
     ACTIVE: { description: 'Receives deliveries.' },
-    DISABLED: { description: 'Turned off after failing without a success for a long time; updateWebhook turns it back on.' },
+    DISABLED: { description: 'Turned off after failing without a success for a long time, or after a 410 Gone; new events wait (for a while) and updateWebhook turns it back on.' },
   },
 });
 
@@ -28,7 +28,7 @@ registerEnumType(WebhookStatus, {
 @Entity({ tableName: 'webhooks' })
 @Index({ properties: ['organization', 'createdAt'] })
 export class Webhook {
-  [OptionalProps]?: 'status' | 'createdAt' | 'updatedAt' | 'activeOrganization' | 'authorizationSealed' | 'authorizationScheme' | 'authorizationUsername' | 'previousSigningSecretSealed' | 'previousSigningSecretExpiresAt' | 'removedAt' | 'lastAttemptAt' | 'lastSuccessAt' | 'lastFailureAt';
+  [OptionalProps]?: 'status' | 'createdAt' | 'updatedAt' | 'activeOrganization' | 'authorizationSealed' | 'authorizationScheme' | 'authorizationUsername' | 'previousSigningSecretSealed' | 'previousSigningSecretExpiresAt' | 'removedAt' | 'lastAttemptAt' | 'lastSuccessAt' | 'lastFailureAt' | 'failingSince' | 'disabledAt' | 'disabledReason' | 'droppedBufferedEvents';
 
   @Field(() => ID, { description: 'The webhook id; a new registration gets a new id.' })
   @PrimaryKey({ type: 'string', length: 40 })
@@ -90,4 +90,20 @@ export class Webhook {
   @Field(() => Date, { nullable: true, description: 'When the last failed attempt finished (ISO 8601, UTC); null if none yet.' })
   @Property({ type: 'datetime', nullable: true })
   lastFailureAt: Date | null = null;
+
+  @Field(() => Date, { nullable: true, description: 'Start of the current unbroken run of failed attempts (ISO 8601, UTC); null after a success.' })
+  @Property({ type: 'datetime', nullable: true })
+  failingSince: Date | null = null;
+
+  @Field(() => Date, { nullable: true, description: 'When it was turned off (ISO 8601, UTC); null while ACTIVE.' })
+  @Property({ type: 'datetime', nullable: true })
+  disabledAt: Date | null = null;
+
+  @Field(() => String, { nullable: true, description: 'Why it was turned off, e.g. HTTP_410 or FAILING_SINCE_2026-11-20T10:00:00Z; null while ACTIVE.' })
+  @Property({ type: 'string', length: 64, nullable: true })
+  disabledReason: string | null = null;
+
+  /** Events dropped from the outbox since it was disabled (older than AUDITHOOK_DISABLED_BUFFER); reported and reset on re-enable. */
+  @Property({ type: 'integer', default: 0 })
+  droppedBufferedEvents: number = 0;
 }

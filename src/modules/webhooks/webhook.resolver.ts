@@ -31,7 +31,7 @@ export class WebhookResolver {
   }
 
   @Authorized(Role.ADMIN)
-  @Mutation(() => Webhook, { description: 'Edits the registered webhook. Fails with NOT_FOUND when none is registered.' })
+  @Mutation(() => Webhook, { description: 'Edits the registered webhook; any call, even with input {}, turns a DISABLED webhook back on. Fails with NOT_FOUND when none is registered.' })
   updateWebhook(
     @Arg('organizationId', () => ID, { description: "Your token's own organization id." }) _organizationId: string,
     @Arg('input', () => UpdateWebhookInput, { description: 'What to change.' }) input: UpdateWebhookInput,

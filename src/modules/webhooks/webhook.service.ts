@@ -7,6 +7,7 @@ import { describeOpenFailure, type SecretBox } from '../../lib/secret-box.js';
 import type { AuditEventService } from '../audit-events/audit-event.service.js';
 import type { Principal } from '../auth.js';
 import { parseAuthorizationInput, type AuthorizationInputData } from './webhook-authorization.js';
+import type { Reenabled, WebhookDisabling } from './webhook-disabling.js';
 import { Webhook, WebhookStatus } from './webhook.entity.js';
 
 /** How long a rotated-out signing secret keeps signing, so receivers can roll over without dropping requests. */
@@ -57,6 +58,12 @@ export interface DeliveryCancellation {
   afterCancelled(cancelled: CancelledDelivery[]): Promise<void>;
 }
 
+/** What re-enabling a webhook needs from the delivery side, implemented there. */
+export interface DeliveryResumption {
+  /** After commit: the deliveries held while it was DISABLED get their attempt now, and its outbox is pumped. */
+  afterReenabled(webhookId: string): Promise<void>;
+}
+
 /** Registers, edits and removes the organization's one webhook, and keeps its secrets sealed. */
 export class WebhookService {
   constructor(
@@ -65,7 +72,9 @@ export class WebhookService {
     private readonly auditEvents: AuditEventService,
     private readonly policy: DestinationPolicy,
     /** Wired in after construction (the deliveries module depends on this one, not the reverse). */
-    private readonly cancellation: () => DeliveryCancellation,
+    private readonly cancellation: () => DeliveryCancellation & DeliveryResumption,
+    /** The failing/disable rules; the delivery pipeline reports every attempt's outcome to it. */
+    readonly disabling: WebhookDisabling,
   ) {}
 
   /** The live registration, or null. */
@@ -117,7 +126,10 @@ export class WebhookService {
     });
   }
 
-  /** updateWebhook: new URL and/or authorization; pending deliveries use them from their next attempt. */
+  /**
+   * updateWebhook: new URL and/or authorization; pending deliveries use them from their next attempt.
+   * Any update, even `{}`, turns a DISABLED webhook back on: its held deliveries and waiting events go out.
+   */
   async update(
     principal: Principal,
     input: { url?: string | null; authorization?: AuthorizationInputData | null; removeAuthorization?: boolean | null },
@@ -127,7 +139,7 @@ export class WebhookService {
     }
     const url = input.url === undefined || input.url === null ? null : await this.checkUrl(input.url, 'input.url');
     const authorization = input.authorization ? parseAuthorizationInput(input.authorization, 'input.authorization') : null;
-    return this.orm.em.fork().transactional(async (em) => {
+    const { webhook, reenabled } = await this.orm.em.fork().transactional(async (em) => {
       const webhook = await this.get(principal.organizationId, em);
       if (!webhook) throw new AppError('NOT_FOUND', 'this organization has no webhook registered');
       const changed: string[] = [];
@@ -146,18 +158,44 @@ export class WebhookService {
         webhook.authorizationUsername = null;
         changed.push('authorization');
       }
-      if (webhook.status === WebhookStatus.DISABLED) {
-        webhook.status = WebhookStatus.ACTIVE;
-        changed.push('status');
-      }
-      webhook.updatedAt = new Date();
+      const now = new Date();
+      const reenabled = await this.disabling.reenableInTransaction(em, webhook, now);
+      if (reenabled) changed.push('status');
+      webhook.updatedAt = now;
       await em.flush();
       await this.auditEvents.recordSystemEvent(em, principal, {
         action: 'audit_log_webhook_updated',
         context: [{ ...webhookObject(webhook), attributes: { changed } }],
         message: `Audit-log webhook ${webhook.id} updated${changed.length ? ` (${changed.join(', ')})` : ''}`,
       });
-      return webhook;
+      if (reenabled) await this.recordReenabled(em, principal, webhook, reenabled);
+      return { webhook, reenabled };
+    });
+    if (reenabled) {
+      this.disabling.afterReenabled(reenabled);
+      await this.cancellation().afterReenabled(webhook.id);
+    }
+    return webhook;
+  }
+
+  private async recordReenabled(em: EntityManager, principal: Principal, webhook: Webhook, reenabled: Reenabled): Promise<void> {
+    const dropped = reenabled.droppedEvents;
+    await this.auditEvents.recordSystemEvent(em, principal, {
+      action: 'audit_log_webhook_reenabled',
+      context: [
+        {
+          ...webhookObject(webhook),
+          attributes: {
+            disabledAt: reenabled.disabledAt?.toISOString() ?? null,
+            disabledReason: reenabled.disabledReason,
+            failingSince: reenabled.failingSince?.toISOString() ?? null,
+            droppedEvents: dropped,
+          },
+        },
+      ],
+      message:
+        `Audit-log webhook ${webhook.id} re-enabled (it was disabled: ${reenabled.disabledReason ?? 'unknown reason'}); ` +
+        (dropped === 0 ? 'no waiting event was dropped' : `${dropped} event${dropped === 1 ? '' : 's'} older than the disabled buffer ${dropped === 1 ? 'was' : 'were'} dropped`),
     });
   }
 

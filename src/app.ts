@@ -39,7 +39,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
   const orm = await openDatabase(config.database, { logger, backgroundCheckpoints: true });
   // One registry per app (never prom-client's global one): tests run several apps in one process.
   const metrics = createMetrics(orm);
-  const services = createServices(orm, config, { metrics, ...(options.destinationPolicy ? { destinationPolicy: options.destinationPolicy } : {}) });
+  const services = createServices(orm, config, { metrics, logger, ...(options.destinationPolicy ? { destinationPolicy: options.destinationPolicy } : {}) });
   let runtime: DeliveryRuntime | null = null;
   let http: HttpServerHandle | null = null;
   try {

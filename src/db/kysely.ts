@@ -67,6 +67,10 @@ export interface DeliveryAttemptRow {
   started_at: Date;
   will_retry: boolean;
   next_attempt_at: Date | null;
+  /** The URL the attempt went to. */
+  url: string;
+  /** JSON list of { name, value }; Authorization as its scheme only. */
+  request_headers: unknown;
 }
 
 /** webhooks: the columns the hot path reads or stamps. */

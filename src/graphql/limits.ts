@@ -50,6 +50,12 @@ const LIST_SIZE_ESTIMATES: Readonly<Record<string, number>> = {
   'Delivery.attempts': 4, // the first attempt and three retries by default
   'Delivery.events': 100, // AUDITHOOK_MAX_BATCH_SIZE's default
   'Query.apiTokens': 20,
+  'DeliveryAttempt.requestHeaders': 6, // content-type, user-agent, the three webhook-* headers, authorization
+};
+
+/** Scalar fields that load as much as a list: Delivery.payload is built from all the delivery's events. */
+const SCALAR_COST_ESTIMATES: Readonly<Record<string, number>> = {
+  'Delivery.payload': 100, // as Delivery.events: AUDITHOOK_MAX_BATCH_SIZE's default
 };
 
 /** The one error every refusal is: an AppError code, and HTTP 400 for Apollo. */
@@ -138,7 +144,7 @@ export function checkOperationCost(schema: GraphQLSchema, document: DocumentNode
       const estimate = LIST_SIZE_ESTIMATES[`${getNamedType(type).name}.${field.name}`] ?? 1;
       return 1 + estimate * childComplexity;
     }
-    return 1 + childComplexity;
+    return (SCALAR_COST_ESTIMATES[`${getNamedType(type).name}.${field.name}`] ?? 1) + childComplexity;
   };
   // Only the chosen operation and the fragments: other operations of the document do not run.
   const single: DocumentNode = { kind: Kind.DOCUMENT, definitions: [operation, ...document.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION)] };

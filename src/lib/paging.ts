@@ -9,7 +9,7 @@ export const DEFAULT_PAGE_SIZE = 50;
 /** One page of a newest-first listing with an opaque cursor. */
 export interface Page<T> {
   edges: { cursor: string; node: T }[];
-  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  pageInfo: { hasNextPage: boolean; endCursor: string | null; hasPreviousPage: boolean; startCursor: string | null };
 }
 
 /** Opaque cursors over (time, id): stable under inserts because ids break ties. */
@@ -53,10 +53,26 @@ export function pageSize(first: number | null | undefined, field = 'first'): num
   return first;
 }
 
-/** Turns a (limit + 1)-row result into a page. */
-export function toPage<T extends { id: string }>(rows: T[], limit: number, timeOf: (row: T) => Date): Page<T> {
+/**
+ * Turns a (limit + 1)-row result into a page. `hasPrevious` says whether the listing holds items
+ * before the page (newer than or at the `after` cursor, see atOrNewerThan); false for a first page.
+ */
+export function toPage<T extends { id: string }>(rows: T[], limit: number, timeOf: (row: T) => Date, hasPrevious = false): Page<T> {
   const nodes = rows.slice(0, limit);
   const edges = nodes.map((node) => ({ cursor: encodeCursor(timeOf(node), node.id), node }));
-  return { edges, pageInfo: { hasNextPage: rows.length > limit, endCursor: edges.at(-1)?.cursor ?? null } };
+  return {
+    edges,
+    pageInfo: { hasNextPage: rows.length > limit, endCursor: edges.at(-1)?.cursor ?? null, hasPreviousPage: hasPrevious, startCursor: edges[0]?.cursor ?? null },
+  };
+}
+
+/** The ORM condition "after the cursor" of a newest-first listing over (time, id). */
+export function olderThan(cursor: { time: Date; id: string }, timeField: string): Record<string, unknown> {
+  return { $or: [{ [timeField]: { $lt: cursor.time } }, { [timeField]: cursor.time, id: { $lt: cursor.id } }] };
+}
+
+/** The ORM condition "the cursor's item or before it" (newer): what `hasPreviousPage` looks for. */
+export function atOrNewerThan(cursor: { time: Date; id: string }, timeField: string): Record<string, unknown> {
+  return { $or: [{ [timeField]: { $gt: cursor.time } }, { [timeField]: cursor.time, id: { $gte: cursor.id } }] };
 }
 

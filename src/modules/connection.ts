@@ -1,10 +1,12 @@
 import { Field, ObjectType, type ClassType } from 'type-graphql';
 
 /** Relay-style page info shared by every connection. */
-@ObjectType({ description: 'Where a page of a paged list ends.' })
+@ObjectType({ description: 'Where a page of a paged list starts and ends.' })
 export class PageInfo {
   @Field(() => Boolean, { description: 'Whether more items follow this page.' }) hasNextPage!: boolean;
   @Field(() => String, { nullable: true, description: 'An opaque cursor to pass as `after` for the next page; null when the page is empty.' }) endCursor!: string | null;
+  @Field(() => Boolean, { description: 'Whether items come before this page: true when `after` was given and the list still holds that item or a newer one (matching the same filters).' }) hasPreviousPage!: boolean;
+  @Field(() => String, { nullable: true, description: "The cursor of this page's first item; null when the page is empty." }) startCursor!: string | null;
 }
 
 /** The GraphQL shape of one page of `Node`s: `<Name>Edge { cursor node }` and `<Name>Connection { edges pageInfo }`. */

@@ -1,5 +1,6 @@
 import type { MikroORM } from '@mikro-orm/sqlite';
 import type { Config } from '../config.js';
+import type { Logger } from '../lib/logger.js';
 import { SecretBox } from '../lib/secret-box.js';
 import { noMetrics, type ServiceMetrics } from '../metrics/metrics.js';
 import { ApiTokenService } from './api-tokens/api-token.service.js';
@@ -8,6 +9,7 @@ import { AttemptFeed } from './deliveries/attempt-feed.js';
 import { DeliveryOperations } from './deliveries/delivery-operations.js';
 import { DeliveryPipeline } from './deliveries/delivery-pipeline.js';
 import { DeliveryReadModel } from './deliveries/delivery-read-model.js';
+import { DeliveryRecovery } from './deliveries/delivery-recovery.js';
 import { noDeliverySignals, type DeliverySignals } from './deliveries/delivery-signals.js';
 import { OrganizationService } from './organizations/organization.service.js';
 import { OutboxService } from './outbox/outbox.service.js';
@@ -24,6 +26,8 @@ export interface Services {
   deliveries: DeliveryReadModel;
   /** Test registrations and redeliveries. */
   deliveryOperations: DeliveryOperations;
+  /** recoverDeliveries: FAILED deliveries since a time, sent again. */
+  deliveryRecovery: DeliveryRecovery;
   /** The worker side: batches and attempts (used by the job layer). */
   deliveryPipeline: DeliveryPipeline;
   /** The job layer plugs in here at start-up; until then signals go nowhere. */
@@ -31,7 +35,7 @@ export interface Services {
 }
 
 /** Wires services together; the only place that knows their constructors. */
-export function createServices(orm: MikroORM, config: Config, overrides: { destinationPolicy?: Partial<DestinationPolicy>; metrics?: ServiceMetrics } = {}): Services {
+export function createServices(orm: MikroORM, config: Config, overrides: { destinationPolicy?: Partial<DestinationPolicy>; metrics?: ServiceMetrics; logger?: Logger } = {}): Services {
   const metrics = overrides.metrics ?? noMetrics;
   let signals: DeliverySignals = noDeliverySignals;
   const currentSignals = () => signals;
@@ -59,6 +63,7 @@ export function createServices(orm: MikroORM, config: Config, overrides: { desti
     webhooks,
     deliveries,
     deliveryOperations: new DeliveryOperations(orm, config.delivery, webhooks, auditEvents, currentSignals),
+    deliveryRecovery: new DeliveryRecovery(orm, config.delivery, webhooks, auditEvents, currentSignals, overrides.logger ?? null),
     deliveryPipeline: pipeline,
     setDeliverySignals(next) {
       signals = next;

@@ -211,16 +211,30 @@ const AUDIT_EVENT_FIELDS = `id time action actor { id type name email }
   context { id type name attributes } container { id type name attributes }
   location { ip geo countryName regionName city } message receivedAt`;
 
-/** A delivery with every attempt and the events it carried. */
+/** One attempt's request as sent: where it went and its headers (authorization as its scheme only). */
+export interface SentRequest {
+  id: string;
+  attemptNumber: number;
+  url: string;
+  requestHeaders: { name: string; value: string }[];
+}
+
+/** A delivery with every attempt, the events it carried and the request as sent. */
 export interface DeliveryDetail extends DeliverySummary {
   webhookId: string;
   events: AuditEvent[];
+  /** The JSON body the receiver gets, the same on every attempt. */
+  payload: Record<string, unknown>;
+  sent: SentRequest[];
 }
 
 /** The delivery detail view. */
 export const DELIVERY_QUERY = op<{ delivery: DeliveryDetail | null }, { org: string; id: string }>(`
   query ConsoleDelivery($org: ID!, $id: ID!) {
-    delivery(organizationId: $org, id: $id) { ${DELIVERY_FIELDS} webhookId events { ${AUDIT_EVENT_FIELDS} } }
+    delivery(organizationId: $org, id: $id) {
+      ${DELIVERY_FIELDS} webhookId events { ${AUDIT_EVENT_FIELDS} }
+      payload sent: attempts { id attemptNumber url requestHeaders { name value } }
+    }
   }
 `);
 

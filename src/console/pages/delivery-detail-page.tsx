@@ -6,6 +6,7 @@ import { useLiveAttemptsOf } from '../app/live-attempts';
 import { useConsoleQuery } from '../app/connectivity';
 import { Link } from '../app/router';
 import { AttemptsTable, Countdown, mergeAttempts } from '../components/attempts-table';
+import { RequestView } from '../components/request-view';
 import { useNow } from '../components/hooks';
 import { Badge, ErrorBanner, Loading, PageHeader, TableScroll, Time } from '../components/ui';
 import { isFinished } from './deliveries-page';
@@ -116,6 +117,7 @@ export function DeliveryDetailPage({ org, id }: { org: string; id: string }) {
         <h2>Attempts</h2>
         <AttemptsTable attempts={attempts} />
       </div>
+      <RequestView payload={delivery.payload} attempts={delivery.sent} />
       <div className="card">
         <h2>{sample ? 'Sample activities carried' : 'Events carried'}</h2>
         {sample ? (

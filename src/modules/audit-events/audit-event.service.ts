@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import type { EntityManager, MikroORM } from '@mikro-orm/sqlite';
-import { decodeCursor, pageSize, toPage, type Page } from '../../lib/paging.js';
+import { atOrNewerThan, decodeCursor, olderThan, pageSize, toPage, type Page } from '../../lib/paging.js';
 import { isUniqueViolation, json, sqlOf, type AuditEventRow } from '../../db/kysely.js';
 import { badInput } from '../../lib/app-error.js';
 import { isId, newId } from '../../lib/ids.js';
@@ -188,13 +188,13 @@ export class AuditEventService {
     if (filter?.from && filter?.to && filter.from > filter.to) throw badInput('filter.from', 'from must not be after to');
     if (filter?.from) and.push({ time: { $gte: filter.from } });
     if (filter?.to) and.push({ time: { $lte: filter.to } });
-    if (after) {
-      const cursor = decodeCursor(after, 'evt');
-      and.push({ $or: [{ time: { $lt: cursor.time } }, { time: cursor.time, id: { $lt: cursor.id } }] });
-    }
-    if (and.length > 0) where.$and = and;
-    const rows = await this.orm.em.fork().find(AuditEvent, where, { orderBy: { time: 'desc', id: 'desc' }, limit: limit + 1 });
-    return toPage(rows, limit, (e) => e.time);
+    const cursor = after ? decodeCursor(after, 'evt') : null;
+    const em = this.orm.em.fork();
+    const page = cursor ? [...and, olderThan(cursor, 'time')] : and;
+    const rows = await em.find(AuditEvent, page.length > 0 ? { ...where, $and: page } : where, { orderBy: { time: 'desc', id: 'desc' }, limit: limit + 1 });
+    // hasPreviousPage: one indexed probe for an item at or before the cursor under the same filters.
+    const hasPrevious = cursor !== null && (await em.findOne(AuditEvent, { ...where, $and: [...and, atOrNewerThan(cursor, 'time')] }, { fields: ['id'] })) !== null;
+    return toPage(rows, limit, (e) => e.time, hasPrevious);
   }
 }
 

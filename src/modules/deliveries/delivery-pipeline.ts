@@ -1,9 +1,10 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/sqlite';
 import type { DeliveryConfig } from '../../config.js';
-import { dateOf, parsedJson, sqlOf, type DeliveryAttemptRow } from '../../db/kysely.js';
+import { dateOf, json, parsedJson, sqlOf, type DeliveryAttemptRow } from '../../db/kysely.js';
 import type { SendOutcome, WebhookRequest } from '../../delivery/http-client.js';
 import { buildPayload, type PayloadEvent } from '../../delivery/payload.js';
 import { retryDelayMs } from '../../delivery/retry-policy.js';
+import { sentHeaders, type SentHeader } from '../../delivery/sent-headers.js';
 import { signatureHeaders } from '../../delivery/signing.js';
 import { newId } from '../../lib/ids.js';
 import { PACKAGE_VERSION } from '../../lib/package-info.js';
@@ -221,6 +222,8 @@ export class DeliveryPipeline implements DeliveryCancellation, DeliveryResumptio
     const settings = this.webhooks.sendSettings(webhook);
     const startedAt = new Date();
     let outcome: SendOutcome;
+    // The request as sent, kept with the attempt (Authorization as its scheme only); nothing sent keeps no headers.
+    let sent: { url: string; headers: SentHeader[] } = { url: webhook.url, headers: [] };
     if (settings.ok) {
       const body = buildPayload(
         { deliveryId: delivery.id, organizationId: delivery.organization, createdAt: delivery.createdAt, test: delivery.kind === DeliveryKind.TEST },
@@ -232,6 +235,7 @@ export class DeliveryPipeline implements DeliveryCancellation, DeliveryResumptio
         ...signatureHeaders({ webhookId: delivery.id, timestampSec: Math.floor(startedAt.getTime() / 1000), body, secrets: settings.settings.signingSecrets }),
       };
       if (settings.settings.authorization) headers.authorization = settings.settings.authorization;
+      sent = { url: settings.settings.url, headers: sentHeaders(headers) };
       outcome = await send({ url: settings.settings.url, headers, body });
     } else {
       // Nothing is sent without its credentials and signature; the attempt fails and retries on schedule (a restart with the right key fixes it).
@@ -270,6 +274,8 @@ export class DeliveryPipeline implements DeliveryCancellation, DeliveryResumptio
         startedAt,
         willRetry: applied && nextAttemptAt !== null,
         nextAttemptAt: applied ? nextAttemptAt : null,
+        url: sent.url,
+        requestHeaders: sent.headers,
       });
       await db.insertInto('delivery_attempts').values(attemptRow(attempt)).execute();
       const disabledReason = await this.webhooks.disabling.recordAttempt(tx, webhook.id, { ok: outcome.ok, statusCode: outcome.statusCode, error: attempt.error, startedAt, finishedAt });
@@ -338,5 +344,7 @@ function attemptRow(attempt: DeliveryAttempt): DeliveryAttemptRow {
     started_at: attempt.startedAt,
     will_retry: attempt.willRetry,
     next_attempt_at: attempt.nextAttemptAt,
+    url: attempt.url,
+    request_headers: json(attempt.requestHeaders),
   };
 }

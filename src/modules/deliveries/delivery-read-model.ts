@@ -1,7 +1,8 @@
 import type { MikroORM } from '@mikro-orm/sqlite';
 import { dateOf, sqlOf } from '../../db/kysely.js';
+import { buildPayload, type PayloadEvent } from '../../delivery/payload.js';
 import { isId } from '../../lib/ids.js';
-import { decodeCursor, pageSize, toPage, type Page } from '../../lib/paging.js';
+import { atOrNewerThan, decodeCursor, olderThan, pageSize, toPage, type Page } from '../../lib/paging.js';
 import { AuditEvent } from '../audit-events/audit-event.entity.js';
 import type { AuditEventService } from '../audit-events/audit-event.service.js';
 import type { AttemptFeed } from './attempt-feed.js';
@@ -38,12 +39,11 @@ export class DeliveryReadModel {
     const where: Record<string, unknown> = { organization: organizationId };
     if (filter?.status) where.status = filter.status;
     if (filter?.kind) where.kind = filter.kind;
-    if (after) {
-      const cursor = decodeCursor(after, 'dlv');
-      where.$or = [{ createdAt: { $lt: cursor.time } }, { createdAt: cursor.time, id: { $lt: cursor.id } }];
-    }
-    const rows = await this.orm.em.fork().find(Delivery, where, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: limit + 1 });
-    return toPage(rows, limit, (d) => d.createdAt);
+    const cursor = after ? decodeCursor(after, 'dlv') : null;
+    const em = this.orm.em.fork();
+    const rows = await em.find(Delivery, cursor ? { ...where, ...olderThan(cursor, 'createdAt') } : where, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: limit + 1 });
+    const hasPrevious = cursor !== null && (await em.findOne(Delivery, { ...where, ...atOrNewerThan(cursor, 'createdAt') }, { fields: ['id'] })) !== null;
+    return toPage(rows, limit, (d) => d.createdAt, hasPrevious);
   }
 
   /** Deliveries of one organization by id, in one query (for the per-operation loader). */
@@ -136,6 +136,32 @@ export class DeliveryReadModel {
 export interface PlannedAttempt {
   at: Date;
   plannedByAttemptStartedAt: Date;
+}
+
+/**
+ * The request body of a delivery, rebuilt from what it is made of (its id, organization, creation
+ * time and kind, and its events in batch order): the pipeline builds it the same way on every
+ * attempt, so it equals, byte for byte, what the receiver got and need not be stored.
+ */
+export function deliveryPayload(delivery: Delivery, events: readonly AuditEvent[]): string {
+  return buildPayload(
+    { deliveryId: delivery.id, organizationId: delivery.organization, createdAt: delivery.createdAt, test: delivery.kind === DeliveryKind.TEST },
+    events.map(payloadEventOf),
+  );
+}
+
+/** An AuditEvent as buildPayload takes it. */
+function payloadEventOf(event: AuditEvent): PayloadEvent {
+  return {
+    id: event.id,
+    time: event.time,
+    action: event.action,
+    actor: { ...event.actor },
+    context: event.context.map((o) => ({ ...o })),
+    container: event.container.map((o) => ({ ...o })),
+    location: event.location ? { ...event.location } : null,
+    message: event.message,
+  };
 }
 
 /** A TEST delivery's sample activities shaped as AuditEvent objects. */

@@ -141,13 +141,26 @@ export class DeliveryEvent {
   position!: number;
 }
 
+/** One request header as stored with an attempt (an Authorization value is stored as its scheme only). */
+export interface HttpHeaderData {
+  name: string;
+  value: string;
+}
+
+/** One request header of an attempt, for DeliveryAttempt.requestHeaders. */
+@ObjectType({ description: 'One HTTP header as sent; an Authorization value shows only its scheme.' })
+export class HttpHeader {
+  @Field(() => String, { description: 'The header name, lower case.' }) name!: string;
+  @Field(() => String, { description: 'The value as sent; for `authorization`, only its scheme (e.g. `Basic`).' }) value!: string;
+}
+
 /** One HTTP request of a delivery, as the receiver answered it. */
 @ObjectType({ description: 'One HTTP request of a delivery and how the receiver answered.' })
 @Entity({ tableName: 'delivery_attempts' })
 @Index({ name: 'delivery_attempts_delivery_idx', properties: ['delivery', 'attemptNumber'] })
 @Index({ name: 'delivery_attempts_org_started_idx', properties: ['organization', 'startedAt'] })
 export class DeliveryAttempt {
-  [OptionalProps]?: 'statusCode' | 'error' | 'responseBody' | 'nextAttemptAt';
+  [OptionalProps]?: 'statusCode' | 'error' | 'responseBody' | 'nextAttemptAt' | 'url' | 'requestHeaders';
 
   @Field(() => ID, { description: 'The attempt id.' })
   @PrimaryKey({ type: 'string', length: 40 })
@@ -163,6 +176,14 @@ export class DeliveryAttempt {
 
   @ManyToOne({ entity: () => Organization, mapToPk: true, deleteRule: 'cascade', index: false })
   organization!: string;
+
+  @Field(() => String, { description: 'The URL this attempt was sent to (after an edit, earlier attempts keep the earlier URL); returned in full like Webhook.url.' })
+  @Property({ type: 'string', length: 2048, default: '' })
+  url: string = '';
+
+  /** The headers as sent, Authorization reduced to its scheme; null for attempts recorded before they were kept. */
+  @Property({ type: 'json', nullable: true })
+  requestHeaders: HttpHeaderData[] | null = null;
 
   @Field(() => Int, { description: '1 for the first try, up to 4 after three retries.' })
   @Property({ type: 'integer' })

@@ -1,9 +1,11 @@
+import { GraphQLJSONObject } from 'graphql-scalars';
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { AppError } from '../../lib/app-error.js';
 import { Role } from '../roles.js';
 import { AuditEvent } from '../audit-events/audit-event.entity.js';
 import { admitSubscription, principalOf, type RequestContext } from '../request-context.js';
-import { Delivery, DeliveryAttempt } from './delivery.entity.js';
+import { deliveryPayload } from './delivery-read-model.js';
+import { Delivery, DeliveryAttempt, HttpHeader } from './delivery.entity.js';
 import { DeliveryConnection, DeliveryFilter } from './delivery.inputs.js';
 
 /** Delivery history, redelivery, and the live attempts subscription: admins only. */
@@ -40,6 +42,16 @@ export class DeliveryResolver {
   }
 
   @Authorized(Role.ADMIN)
+  @Mutation(() => Int, { description: 'Sends again, in the background, every FAILED delivery created at or after `since`; returns how many. Each goes round as `redeliver` sends it.' })
+  recoverDeliveries(
+    @Arg('organizationId', () => ID, { description: "Your token's own organization id." }) _organizationId: string,
+    @Arg('since', () => Date, { description: 'Recover the FAILED deliveries created at or after this time (ISO 8601); must not be in the future.' }) since: Date,
+    @Ctx() context: RequestContext,
+  ): Promise<number> {
+    return context.services.deliveryRecovery.recover(principalOf(context), since);
+  }
+
+  @Authorized(Role.ADMIN)
   @Mutation(() => Delivery, { description: 'Sends a few aggregated sample activities to the webhook after a brief delay; returns that TEST delivery.' })
   testWebhook(@Arg('organizationId', () => ID, { description: "Your token's own organization id." }) _organizationId: string, @Ctx() context: RequestContext): Promise<Delivery> {
     return context.services.deliveryOperations.createTest(principalOf(context));
@@ -65,6 +77,11 @@ export class DeliveryResolver {
     return context.loaders.nextAttemptAt.load(delivery);
   }
 
+  @FieldResolver(() => GraphQLJSONObject, { description: 'The JSON body the receiver gets (the same on every attempt), rebuilt from the delivery and its events.' })
+  async payload(@Root() delivery: Delivery, @Ctx() context: RequestContext): Promise<Record<string, unknown>> {
+    return JSON.parse(deliveryPayload(delivery, await context.loaders.events.load(delivery))) as Record<string, unknown>;
+  }
+
   @FieldResolver(() => [DeliveryAttempt], { description: 'Every attempt of the delivery, newest first.' })
   attempts(@Root() delivery: Delivery, @Ctx() context: RequestContext): Promise<DeliveryAttempt[]> {
     return context.loaders.attempts.load(delivery);
@@ -80,5 +97,10 @@ export class DeliveryAttemptResolver {
     const delivery = await context.loaders.delivery.load({ organizationId: attempt.organization, id: attempt.delivery });
     if (!delivery) throw new AppError('NOT_FOUND', `delivery ${attempt.delivery} no longer exists`);
     return delivery;
+  }
+
+  @FieldResolver(() => [HttpHeader], { description: 'The request headers as sent, authorization reduced to its scheme; empty for attempts that sent nothing or were recorded before headers were kept.' })
+  requestHeaders(@Root() attempt: DeliveryAttempt): HttpHeader[] {
+    return (attempt.requestHeaders ?? []).map((header) => ({ name: header.name, value: header.value }));
   }
 }

@@ -85,6 +85,9 @@ describe('webhook registration', () => {
     ['CR/LF in a header value', { authorization: { header: 'Bearer abc\r\nX-Injected: 1' } }, 'input.authorization.header'],
     ['both basic and header', { authorization: { header: 'Bearer a', basic: { username: 'u', password: 'p' } } }, 'input.authorization'],
     ['neither basic nor header', { authorization: {} }, 'input.authorization'],
+    // A bare token would be taken for the scheme, and the scheme is shown: the secret would be returned.
+    ['a header with no scheme, only a token', { authorization: { header: 'abc123secret' } }, 'input.authorization.header'],
+    ['a header with a scheme and no credentials', { authorization: { header: 'Bearer   ' } }, 'input.authorization.header'],
     ['a header over 4 KiB', { authorization: { header: `Bearer ${'a'.repeat(4100)}` } }, 'input.authorization.header'],
     ['a user name with a colon', { authorization: { basic: { username: 'a:b', password: 'p' } } }, 'input.authorization.basic.username'],
     ['a relative URL', { url: '/hooks' }, 'input.url'],

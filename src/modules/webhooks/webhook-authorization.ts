@@ -40,8 +40,13 @@ export function parseAuthorizationInput(input: AuthorizationInputData, field: st
   if (headerValue.length === 0) throw badInput(headerField, 'header must not be empty');
   if (Buffer.byteLength(headerValue) > MAX_AUTHORIZATION_BYTES) throw badInput(headerField, `header must be at most ${MAX_AUTHORIZATION_BYTES} bytes`);
   const [scheme = '', ...rest] = headerValue.split(' ');
-  if (!TOKEN68_SCHEME.test(scheme)) throw badInput(headerField, 'header must start with an authentication scheme, e.g. "Basic dXNlcjpwYXNz" or "Bearer abc"');
-  return { headerValue, scheme, username: scheme.toLowerCase() === 'basic' ? basicUsername(rest.join(' ').trim()) : null };
+  const credentials = rest.join(' ').trim();
+  // The scheme is shown back (Webhook.authorization.scheme, attempt headers): a value without a
+  // space would be one token taken for a scheme, and showing it would return the secret.
+  if (!TOKEN68_SCHEME.test(scheme) || credentials.length === 0) {
+    throw badInput(headerField, 'header must be an authentication scheme and credentials separated by a space, e.g. "Basic dXNlcjpwYXNz" or "Bearer abc"');
+  }
+  return { headerValue, scheme, username: scheme.toLowerCase() === 'basic' ? basicUsername(credentials) : null };
 }
 
 function basicUsername(credentials: string): string | null {

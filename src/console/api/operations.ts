@@ -243,6 +243,16 @@ export const REDELIVER = op<{ redeliver: DeliverySummary }, { org: string; id: s
   mutation ConsoleRedeliver($org: ID!, $id: ID!) { redeliver(organizationId: $org, deliveryId: $id) { ${DELIVERY_FIELDS} } }
 `);
 
+/** retryDelivery: the planned next attempt of a RETRYING delivery, now. */
+export const RETRY_DELIVERY = op<{ retryDelivery: DeliverySummary }, { org: string; id: string }>(`
+  mutation ConsoleRetryDelivery($org: ID!, $id: ID!) { retryDelivery(organizationId: $org, deliveryId: $id) { ${DELIVERY_FIELDS} } }
+`);
+
+/** recoverDeliveries: every FAILED delivery created since, sent again in the background; answers how many. */
+export const RECOVER_DELIVERIES = op<{ recoverDeliveries: number }, { org: string; since: DateTimeISO }>(`
+  mutation ConsoleRecoverDeliveries($org: ID!, $since: DateTimeISO!) { recoverDeliveries(organizationId: $org, since: $since) }
+`);
+
 /** testWebhook: the TEST delivery, sent after a brief delay. */
 export const TEST_WEBHOOK = op<{ testWebhook: DeliverySummary }, { org: string }>(`
   mutation ConsoleTestWebhook($org: ID!) { testWebhook(organizationId: $org) { ${DELIVERY_FIELDS} } }

@@ -4,6 +4,7 @@ import { apiErrors } from '../api/errors';
 import { DELIVERIES_QUERY, REDELIVER, type DeliveryFilter, type DeliveryKind, type DeliveryStatus, type DeliverySummary } from '../api/operations';
 import { useLive } from '../app/live-attempts';
 import { useConsoleQuery } from '../app/connectivity';
+import { RecoverFailedForm, RetryNowButton } from './delivery-actions';
 import { Link, navigateQuery, useSearchParams } from '../app/router';
 import { AttemptsChart } from '../components/attempts-chart';
 import { formatDurationMs, formatRelative } from '../components/format';
@@ -74,6 +75,9 @@ export function DeliveriesPage({ org }: { org: string }) {
         }
       />
       <AttemptsChart org={org} />
+      <div className="card">
+        <RecoverFailedForm org={org} onRecovered={() => refetch({ requestPolicy: 'network-only' })} />
+      </div>
       <div className="card">
         <div className="filters" role="search">
           <label>
@@ -172,6 +176,7 @@ function DeliveryRow({ org, delivery, nowMs, onRedelivered }: { org: string; del
             Redeliver
           </button>
         ) : null}
+        {delivery.status === 'RETRYING' ? <RetryNowButton org={org} id={delivery.id} onRetried={onRedelivered} /> : null}
         {errors.length ? (
           <span className="field-error" role="alert">
             {errors[0]!.message}

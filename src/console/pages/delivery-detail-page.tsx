@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import { useMutation } from 'urql';
 import { apiErrors } from '../api/errors';
+import { RetryNowButton } from './delivery-actions';
 import { DELIVERY_QUERY, REDELIVER, type DeliverySummary } from '../api/operations';
 import { useLiveAttemptsOf } from '../app/live-attempts';
 import { useConsoleQuery } from '../app/connectivity';
@@ -81,6 +82,8 @@ export function DeliveryDetailPage({ org, id }: { org: string; id: string }) {
             <button type="button" className="button button-primary" onClick={() => void doRedeliver()} disabled={redelivery.fetching}>
               {redelivery.fetching ? 'Redelivering…' : 'Redeliver'}
             </button>
+          ) : current.status === 'RETRYING' ? (
+            <RetryNowButton org={org} id={delivery.id} primary onRetried={() => refetch({ requestPolicy: 'network-only' })} />
           ) : null
         }
       />

@@ -15,7 +15,7 @@ import type { CancelledDelivery, DeliveryCancellation, DeliveryResumption } from
 import type { WebhookService } from '../webhooks/webhook.service.js';
 import { Webhook, WebhookStatus } from '../webhooks/webhook.entity.js';
 import type { AttemptFeed } from './attempt-feed.js';
-import type { DeliveryReadModel } from './delivery-read-model.js';
+import { payloadEventOf, type DeliveryReadModel } from './delivery-read-model.js';
 import type { DeliverySignals } from './delivery-signals.js';
 import { AttemptOutcome, Delivery, DeliveryAttempt, DeliveryKind, DeliveryStatus } from './delivery.entity.js';
 
@@ -297,16 +297,7 @@ export class DeliveryPipeline implements DeliveryCancellation, DeliveryResumptio
   /** The body's events: samples for a TEST delivery, else one joined query in batch order. */
   private async payloadEvents(delivery: Delivery): Promise<PayloadEvent[]> {
     if (delivery.kind === DeliveryKind.TEST) {
-      return (await this.reads.events(delivery)).map((event) => ({
-        id: event.id,
-        time: event.time,
-        action: event.action,
-        actor: { ...event.actor },
-        context: event.context.map((o) => ({ ...o })),
-        container: event.container.map((o) => ({ ...o })),
-        location: event.location ? { ...event.location } : null,
-        message: event.message,
-      }));
+      return (await this.reads.events(delivery)).map(payloadEventOf);
     }
     const rows = await sqlOf(this.orm.em.fork())
       .selectFrom('delivery_events')

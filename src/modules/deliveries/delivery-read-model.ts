@@ -150,8 +150,8 @@ export function deliveryPayload(delivery: Delivery, events: readonly AuditEvent[
   );
 }
 
-/** An AuditEvent as buildPayload takes it. */
-function payloadEventOf(event: AuditEvent): PayloadEvent {
+/** An AuditEvent as buildPayload takes it (the pipeline's TEST bodies and Delivery.payload alike). */
+export function payloadEventOf(event: AuditEvent): PayloadEvent {
   return {
     id: event.id,
     time: event.time,

@@ -51,6 +51,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         deliveries: services.deliveryPipeline,
         logger,
         ...(options.deliveryResolveHost ? { resolveHost: options.deliveryResolveHost } : {}),
+        retention: { config: config.retention, deliveries: services.deliveryRetention, events: services.auditEventRetention, metrics },
       });
       services.setDeliverySignals(runtime);
       await runtime.start();

@@ -29,6 +29,17 @@ export interface Config {
   /** AUDITHOOK_METRICS_TOKEN: required as a Bearer token on /metrics when set; kept in memory only, never logged. */
   metricsToken: string | null;
   delivery: DeliveryConfig;
+  retention: RetentionConfig;
+}
+
+/** How long history is kept, and how often it is pruned (AUDITHOOK_*_RETENTION, AUDITHOOK_PRUNE_INTERVAL). */
+export interface RetentionConfig {
+  /** Finished deliveries (with their attempts and event links) older than this go; null keeps them forever. */
+  deliveryRetentionMs: number | null;
+  /** Audit events recorded longer ago than this go; null (the default) keeps them forever. */
+  eventRetentionMs: number | null;
+  /** How often the prune job runs. */
+  pruneIntervalMs: number;
 }
 
 /** Delivery tuning: separate so tests and benchmarks can set short delays. */
@@ -51,6 +62,21 @@ const durationMsText = z.string().trim().transform((v, ctx) => {
   const ms = parseDurationMs(v);
   if (ms === null) {
     ctx.addIssue({ code: 'custom', message: 'expected a duration such as 500ms, 10s, 5m or 1h' });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+/** Days are allowed here (retention is counted in days), besides the units of durationMsText. */
+const DAY_MS = 86_400_000;
+
+/** A retention: a duration such as 30d, 12h or 90m (at least 1s), or `off` to keep forever (null). */
+const retentionText = z.string().trim().transform((v, ctx) => {
+  if (v.toLowerCase() === 'off') return null;
+  const days = /^(\d+)d$/.exec(v);
+  const ms = days ? Number(days[1]) * DAY_MS : parseDurationMs(v);
+  if (ms === null || !Number.isSafeInteger(ms) || ms < 1_000) {
+    ctx.addIssue({ code: 'custom', message: 'expected a duration of at least 1s such as 30d, 12h or 90m, or off' });
     return z.NEVER;
   }
   return ms;
@@ -91,6 +117,9 @@ const envSchema = z.object({
   AUDITHOOK_WEBHOOK_CONCURRENCY: integerText(1, 64).default(4),
   AUDITHOOK_METRICS_TOKEN: z.string().trim().min(16, 'expected at least 16 characters (e.g. `openssl rand -hex 24`)').regex(/^\S+$/, 'expected no spaces').optional(),
   AUDITHOOK_WS_MAX_LIFETIME: durationMsText.refine((ms) => ms >= 1_000, 'expected at least 1s').default(3_600_000),
+  AUDITHOOK_DELIVERY_RETENTION: retentionText.default(30 * DAY_MS),
+  AUDITHOOK_EVENT_RETENTION: retentionText.default(null),
+  AUDITHOOK_PRUNE_INTERVAL: durationMsText.refine((ms) => ms >= 100, 'expected at least 100ms').default(3_600_000),
 });
 
 function parseDatabaseUrl(url: string, cwd: string): DatabaseConfig {
@@ -171,6 +200,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       testDelayMs: e.AUDITHOOK_TEST_DELAY,
       maxBatchSize: e.AUDITHOOK_MAX_BATCH_SIZE,
       webhookConcurrency: e.AUDITHOOK_WEBHOOK_CONCURRENCY,
+    },
+    retention: {
+      deliveryRetentionMs: e.AUDITHOOK_DELIVERY_RETENTION,
+      eventRetentionMs: e.AUDITHOOK_EVENT_RETENTION,
+      pruneIntervalMs: e.AUDITHOOK_PRUNE_INTERVAL,
     },
   };
 }

@@ -17,7 +17,16 @@ export interface ServiceMetrics {
   attemptFinished(outcome: string, error: string | null, durationMs: number): void;
   /** A delivery of a kind reached a final status (SUCCEEDED, FAILED or CANCELLED). */
   deliveryFinished(kind: string, status: string): void;
+  /** The prune job removed `count` rows of a table (one of STORED_TABLES), after their commit. */
+  rowsPruned(table: StoredTable, count: number): void;
+  /** A prune run finished (every batch done, or the run's time bound reached). */
+  pruneCompleted(at: Date): void;
 }
+
+/** The tables whose sizes are reported, and the label values of audithook_stored_rows / audithook_pruned_rows_total. */
+export const STORED_TABLES = ['audit_events', 'pending_events', 'deliveries', 'delivery_attempts', 'delivery_events'] as const;
+/** One of STORED_TABLES. */
+export type StoredTable = (typeof STORED_TABLES)[number];
 
 /** The app's metrics: what services report, GraphQL operations, and the registry the endpoint serves. */
 export interface AppMetrics extends ServiceMetrics {
@@ -31,6 +40,8 @@ export const noMetrics: ServiceMetrics = {
   eventsRecorded: () => undefined,
   attemptFinished: () => undefined,
   deliveryFinished: () => undefined,
+  rowsPruned: () => undefined,
+  pruneCompleted: () => undefined,
 };
 
 /** Attempt durations in seconds: from a fast receiver up to the longest request timeout worth having. */
@@ -73,7 +84,32 @@ export function createMetrics(orm: MikroORM): AppMetrics {
     labelNames: ['operation_type', 'outcome'] as const,
     registers: [registry],
   });
+  const pruned = new Counter({
+    name: 'audithook_pruned_rows_total',
+    help: 'Rows removed by the retention prune job of this process, by table.',
+    labelNames: ['table'] as const,
+    registers: [registry],
+  });
+  for (const table of STORED_TABLES) pruned.inc({ table }, 0);
+  const lastPrune = new Gauge({
+    name: 'audithook_last_prune_timestamp_seconds',
+    help: 'When the last retention prune run of this process finished (Unix time; 0 before the first).',
+    registers: [registry],
+  });
+  lastPrune.set(0);
   // The gauges below are read from the database at scrape time, so they hold across processes.
+  new Gauge({
+    name: 'audithook_stored_rows',
+    help: 'Rows stored, by table (all processes): one statement of COUNT(*) per table at scrape time.',
+    labelNames: ['table'] as const,
+    registers: [registry],
+    async collect() {
+      const row = await db()
+        .selectNoFrom((eb) => STORED_TABLES.map((table) => eb.selectFrom(table).select(eb.fn.countAll<number>().as('n')).as(table)))
+        .executeTakeFirstOrThrow();
+      for (const table of STORED_TABLES) this.set({ table }, Number((row as Record<string, unknown>)[table] ?? 0));
+    },
+  });
   new Gauge({
     name: 'audithook_outbox_events',
     help: 'Events waiting in the outbox, not yet taken into a delivery (all processes).',
@@ -120,6 +156,10 @@ export function createMetrics(orm: MikroORM): AppMetrics {
       attemptDuration.observe(durationMs / 1000);
     },
     deliveryFinished: (kind, status) => deliveries.inc({ kind, status }),
+    rowsPruned: (table, count) => {
+      if (count > 0) pruned.inc({ table }, count);
+    },
+    pruneCompleted: (at) => lastPrune.set(at.getTime() / 1000),
     graphqlOperation: (operationType, outcome) => graphqlOperations.inc({ operation_type: operationType ?? 'unknown', outcome }),
   };
 }

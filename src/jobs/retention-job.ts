@@ -1,4 +1,4 @@
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { RetentionConfig } from '../config.js';
 import type { Logger } from '../lib/logger.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
@@ -9,6 +9,13 @@ import type { DeliveryRetention } from '../modules/deliveries/delivery-retention
 export const PRUNE_JOB = 'prune-history';
 /** Rows per prune transaction: small, so a writer (ingest, delivery) never waits long for the lock. */
 export const PRUNE_BATCH_ROWS = 500;
+/**
+ * The least pause after each batch. Between pauses the write lock is free at least 4/5 of the time
+ * (see pauseAfter), so writers on other connections (the job store, other processes), which retry a
+ * busy lock every few ms up to 50 ms (sqlite-busy.ts), get it at their next try, and this process's
+ * own requests run meanwhile.
+ */
+export const PRUNE_PAUSE_MS = 25;
 /** One run stops after this long; the next run carries on, so a huge backlog never holds the job's lock for hours. */
 export const PRUNE_RUN_MAX_MS = 5 * 60_000;
 /** Agenda's lock on a running prune job: longer than a run may take. */
@@ -35,16 +42,19 @@ export interface RetentionJobOptions {
 /**
  * Runs one prune: finished deliveries past AUDITHOOK_DELIVERY_RETENTION (with attempts and links),
  * then, when AUDITHOOK_EVENT_RETENTION is set, audit events past it. Each batch is one short
- * transaction, and the event loop gets a turn between batches, so requests keep being served.
+ * transaction followed by a pause (pauseAfter), so requests and other writers keep their pace.
  */
 export async function runPrune(options: RetentionJobOptions, logger: Logger, stopping: () => boolean, now: Date = new Date()): Promise<PruneSummary> {
   const { config, metrics } = options;
   const startedAt = Date.now();
   const summary: PruneSummary = { deliveries: 0, attempts: 0, links: 0, events: 0, complete: true };
   const mayContinue = () => !stopping() && Date.now() - startedAt < PRUNE_RUN_MAX_MS;
+  /** Pauses 4× as long as the batch took (at least PRUNE_PAUSE_MS): pruning holds the lock at most 1/5 of the time. */
+  const pauseAfter = (batchStartedAt: number) => sleep(Math.max(PRUNE_PAUSE_MS, 4 * (Date.now() - batchStartedAt)));
   if (config.deliveryRetentionMs !== null) {
     const cutoff = new Date(now.getTime() - config.deliveryRetentionMs);
     for (;;) {
+      const batchStartedAt = Date.now();
       const batch = await options.deliveries.pruneBatch(cutoff, PRUNE_BATCH_ROWS);
       metrics.rowsPruned('deliveries', batch.deliveries);
       metrics.rowsPruned('delivery_attempts', batch.attempts);
@@ -57,12 +67,13 @@ export async function runPrune(options: RetentionJobOptions, logger: Logger, sto
         summary.complete = false;
         break;
       }
-      await yieldToEventLoop();
+      await pauseAfter(batchStartedAt);
     }
   }
   if (config.eventRetentionMs !== null && summary.complete) {
     const cutoff = new Date(now.getTime() - config.eventRetentionMs);
     for (;;) {
+      const batchStartedAt = Date.now();
       const count = await options.events.pruneBatch(cutoff, PRUNE_BATCH_ROWS);
       metrics.rowsPruned('audit_events', count);
       summary.events += count;
@@ -71,7 +82,7 @@ export async function runPrune(options: RetentionJobOptions, logger: Logger, sto
         summary.complete = false;
         break;
       }
-      await yieldToEventLoop();
+      await pauseAfter(batchStartedAt);
     }
   }
   metrics.pruneCompleted(new Date());

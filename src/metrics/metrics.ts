@@ -1,6 +1,7 @@
 import type { MikroORM } from '@mikro-orm/sqlite';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { dateOf, sqlOf } from '../db/kysely.js';
+import type { RowCounter } from '../db/row-counts.js';
 
 /*
  * Prometheus metrics of one app. Counters are process-local and counted where the fact happens
@@ -33,6 +34,8 @@ export interface AppMetrics extends ServiceMetrics {
   registry: Registry;
   /** One GraphQL operation over HTTP finished; type is query/mutation/subscription, or unknown when it did not parse. */
   graphqlOperation(operationType: string | null, outcome: 'ok' | 'error'): void;
+  /** Lets go of what scrapes use (the row-count thread); the app calls it on stop. */
+  close(): Promise<void>;
 }
 
 /** Reports nowhere (CLI commands, tests that build services directly). */
@@ -49,8 +52,12 @@ const ATTEMPT_DURATION_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 /** Webhook statuses reported even when none has them, so the series never vanish. */
 const WEBHOOK_STATUSES = ['ACTIVE', 'DISABLED'] as const;
 
-/** Creates a registry of its own (never prom-client's global one: one process may run several apps) with the default process metrics. */
-export function createMetrics(orm: MikroORM): AppMetrics {
+/**
+ * Creates a registry of its own (never prom-client's global one: one process may run several apps) with
+ * the default process metrics. `rowCounter` counts table sizes off the event loop (src/db/row-counts.ts);
+ * without one they are counted with one statement on the ORM's connection.
+ */
+export function createMetrics(orm: MikroORM, options: { rowCounter?: RowCounter } = {}): AppMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const db = () => sqlOf(orm.em.fork());
@@ -100,14 +107,16 @@ export function createMetrics(orm: MikroORM): AppMetrics {
   // The gauges below are read from the database at scrape time, so they hold across processes.
   new Gauge({
     name: 'audithook_stored_rows',
-    help: 'Rows stored, by table (all processes): one statement of COUNT(*) per table at scrape time.',
+    help: 'Rows stored, by table (all processes), counted exactly at scrape time off the event loop.',
     labelNames: ['table'] as const,
     registers: [registry],
     async collect() {
-      const row = await db()
-        .selectNoFrom((eb) => STORED_TABLES.map((table) => eb.selectFrom(table).select(eb.fn.countAll<number>().as('n')).as(table)))
-        .executeTakeFirstOrThrow();
-      for (const table of STORED_TABLES) this.set({ table }, Number((row as Record<string, unknown>)[table] ?? 0));
+      const counts: Record<string, unknown> = options.rowCounter
+        ? await options.rowCounter.count(STORED_TABLES)
+        : await db()
+            .selectNoFrom((eb) => STORED_TABLES.map((table) => eb.selectFrom(table).select(eb.fn.countAll<number>().as('n')).as(table)))
+            .executeTakeFirstOrThrow();
+      for (const table of STORED_TABLES) this.set({ table }, Number(counts[table] ?? 0));
     },
   });
   new Gauge({
@@ -161,5 +170,6 @@ export function createMetrics(orm: MikroORM): AppMetrics {
     },
     pruneCompleted: (at) => lastPrune.set(at.getTime() / 1000),
     graphqlOperation: (operationType, outcome) => graphqlOperations.inc({ operation_type: operationType ?? 'unknown', outcome }),
+    close: async () => options.rowCounter?.close(),
   };
 }

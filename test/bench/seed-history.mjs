@@ -1,7 +1,7 @@
 // Seeds a large, already-old delivery history straight into audithook's SQLite file, before the
 // server starts (the file exists and is migrated: `org create` ran first). One organization whose
 // webhook was removed long ago owns `deliveries` finished deliveries, each with one attempt, one
-// event link and its audit event, completed one millisecond apart up to `newestCompletedAt`; the
+// event link and its audit event, all completed at `newestCompletedAt`; the
 // runner then sets AUDITHOOK_DELIVERY_RETENTION so that all become prunable at one chosen moment.
 // Prints one JSON line: { deliveries, rows, seconds }.
 // Params (argv[2], JSON): { databasePath, deliveries, newestCompletedAt }.
@@ -32,7 +32,8 @@ db.transaction(() => {
     `insert into webhooks (id, organization_id, active_organization, url, signing_secret_sealed, status, created_at, updated_at, removed_at) values (?, ?, null, 'http://127.0.0.1:9/removed', 'removed', 'ACTIVE', ?, ?, ?)`,
   ).run(webhookId, orgId, longAgo, longAgo, longAgo);
   for (let i = 0; i < deliveries; i++) {
-    const completedAt = newestCompletedAt - (deliveries - 1 - i);
+    // All at the same moment, so all become prunable at once.
+    const completedAt = newestCompletedAt;
     const eventId = `evt_${pad(i)}`;
     const deliveryId = `dlv_${pad(i)}`;
     insertEvent.run(eventId, orgId, completedAt - 20, completedAt - 20);

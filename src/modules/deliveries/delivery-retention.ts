@@ -28,15 +28,17 @@ export class DeliveryRetention {
   async pruneBatch(cutoff: Date, maxRows: number): Promise<PrunedDeliveryRows> {
     return this.orm.em.fork().transactional(async (em) => {
       const db = sqlOf(em);
-      // Walks deliveries_completed_idx: unfinished deliveries have no completed_at.
-      const candidates = await db
-        .selectFrom('deliveries')
-        .select(['id', 'event_count', 'attempt_count'])
-        .where('completed_at', '<', cutoff)
-        .where('status', 'in', FINISHED)
-        .orderBy('completed_at')
-        .limit(maxRows)
-        .execute();
+      // Walks deliveries_completed_idx: only finished deliveries have a completed_at. The status is checked
+      // here rather than in the WHERE, where SQLite would pick the status index and sort every finished row.
+      const candidates = (
+        await db
+          .selectFrom('deliveries')
+          .select(['id', 'status', 'event_count', 'attempt_count'])
+          .where('completed_at', '<', cutoff)
+          .orderBy('completed_at')
+          .limit(maxRows)
+          .execute()
+      ).filter((candidate) => FINISHED.includes(candidate.status as DeliveryStatus));
       const ids: string[] = [];
       let rows = 0;
       for (const candidate of candidates) {
@@ -49,9 +51,10 @@ export class DeliveryRetention {
       // Counted before: the deletes below reach them through ON DELETE CASCADE.
       const links = await db.selectFrom('delivery_events').select((eb) => eb.fn.countAll<number>().as('n')).where('delivery_id', 'in', ids).executeTakeFirstOrThrow();
       const attempts = await db.selectFrom('delivery_attempts').select((eb) => eb.fn.countAll<number>().as('n')).where('delivery_id', 'in', ids).executeTakeFirstOrThrow();
-      // Parents first, re-checked (a redelivery may have reopened one meanwhile), so a delivery that is
-      // kept keeps all its history; the schema's ON DELETE CASCADE takes its attempts and links with it.
-      const deleted = await db.deleteFrom('deliveries').where('id', 'in', ids).where('status', 'in', FINISHED).where('completed_at', '<', cutoff).executeTakeFirst();
+      // Parents first, re-checked: every unfinished delivery has no completed_at (a redelivery clears it),
+      // so one reopened meanwhile stays, with all its history. (A status condition here would make SQLite
+      // walk the status index instead of the ids.) The schema's ON DELETE CASCADE takes attempts and links.
+      const deleted = await db.deleteFrom('deliveries').where('id', 'in', ids).where('completed_at', '<', cutoff).executeTakeFirst();
       // Exact on SQLite (its write lock is held since BEGIN IMMEDIATE, so every candidate goes).
       return { deliveries: Number(deleted.numDeletedRows), attempts: Number(attempts.n), links: Number(links.n) };
     });

@@ -58,7 +58,12 @@ async function links(server: TestServer): Promise<Set<string>> {
 async function settled(server: TestServer, orgId: string, status: string): Promise<void> {
   await waitFor(async () => {
     const rows = await db(server).selectFrom('deliveries').select('status').where('organization_id', '=', orgId).execute();
-    const waiting = await db(server).selectFrom('pending_events').innerJoin('webhooks', 'webhooks.id', 'pending_events.webhook_id').select('event_id').where('webhooks.organization_id', '=', orgId).execute();
+    const waiting = await db(server)
+      .selectFrom('pending_events')
+      .innerJoin('webhooks', 'webhooks.id', 'pending_events.webhook_id')
+      .select('event_id')
+      .where('webhooks.organization_id', '=', orgId)
+      .execute();
     return rows.length > 0 && waiting.length === 0 && rows.every((r) => r.status === status);
   });
 }
@@ -111,17 +116,39 @@ describe('retention', () => {
 
   it('prunes finished deliveries past AUDITHOOK_DELIVERY_RETENTION with their attempts and links, keeps unfinished and recent ones and every audit event, and reports it in /metrics', async () => {
     const [server, ok, failing] = await Promise.all([startTestServer(RETENTION_ENV), startReceiver(), startReceiver()]);
-    cleanup.push(() => server.stop(), () => ok.close(), () => failing.close());
+    cleanup.push(
+      () => server.stop(),
+      () => ok.close(),
+      () => failing.close(),
+    );
     const { orgB, oldDeliveries, agedAt } = await makeHistory(server, ok, failing);
-    const before = { deliveries: await ids(server, 'deliveries'), attempts: await ids(server, 'delivery_attempts'), links: await links(server), events: await ids(server, 'audit_events') };
-    const oldAttempts = new Set((await db(server).selectFrom('delivery_attempts').select('id').where('delivery_id', 'in', [...oldDeliveries]).execute()).map((r) => r.id));
+    const before = {
+      deliveries: await ids(server, 'deliveries'),
+      attempts: await ids(server, 'delivery_attempts'),
+      links: await links(server),
+      events: await ids(server, 'audit_events'),
+    };
+    const oldAttempts = new Set(
+      (
+        await db(server)
+          .selectFrom('delivery_attempts')
+          .select('id')
+          .where('delivery_id', 'in', [...oldDeliveries])
+          .execute()
+      ).map((r) => r.id),
+    );
     const oldLinks = [...before.links].filter((link) => oldDeliveries.has(link.split('/')[0]!));
     expect(oldAttempts.size).toBeGreaterThanOrEqual(oldDeliveries.size);
     expect(oldLinks.length).toBeGreaterThanOrEqual(9);
 
     await prunedAfter(server, agedAt);
 
-    const after = { deliveries: await ids(server, 'deliveries'), attempts: await ids(server, 'delivery_attempts'), links: await links(server), events: await ids(server, 'audit_events') };
+    const after = {
+      deliveries: await ids(server, 'deliveries'),
+      attempts: await ids(server, 'delivery_attempts'),
+      links: await links(server),
+      events: await ids(server, 'audit_events'),
+    };
     expect(after.deliveries).toEqual(new Set([...before.deliveries].filter((id) => !oldDeliveries.has(id))));
     expect(after.attempts).toEqual(new Set([...before.attempts].filter((id) => !oldAttempts.has(id))));
     expect(after.links).toEqual(new Set([...before.links].filter((link) => !oldDeliveries.has(link.split('/')[0]!))));
@@ -146,8 +173,114 @@ describe('retention', () => {
     expect(value('audithook_stored_rows', { table: 'pending_events' })).toBe(0);
   });
 
+  it('prunes a history larger than one batch over several short transactions', async () => {
+    const [server, ok] = await Promise.all([startTestServer(RETENTION_ENV), startReceiver()]);
+    cleanup.push(
+      () => server.stop(),
+      () => ok.close(),
+    );
+    const registered = await server.gql<{ registerWebhook: { id: string } }>(REGISTER, { org: server.orgId, url: ok.url });
+    const webhookId = registered.data!.registerWebhook.id;
+    // 400 old finished deliveries seeded straight into the file, each with 2 events and 1 attempt:
+    // 4 rows each, so a 500-row batch takes 125 of them and the run needs 4 batches.
+    const count = 400;
+    const old = new Date(Date.now() - 3 * HOUR_MS);
+    const pad = (i: number) => String(i).padStart(26, '0');
+    // The webhook's own system event (audit_log_webhook_registered) is delivered first: recent history that stays.
+    await settled(server, server.orgId, 'SUCCEEDED');
+    const before = {
+      events: (await ids(server, 'audit_events')).size,
+      deliveries: (await ids(server, 'deliveries')).size,
+      attempts: (await ids(server, 'delivery_attempts')).size,
+      links: (await links(server)).size,
+    };
+    await server.app.orm.em.fork().transactional(async (em) => {
+      const tx = sqlOf(em);
+      const events = Array.from({ length: count * 2 }, (_, i) => ({
+        id: `evt_${pad(i)}`,
+        organization_id: server.orgId,
+        time: old,
+        action: 'user_logged_in',
+        actor_id: 'u',
+        actor: '{"id":"u"}',
+        context: '[]',
+        container: '[]',
+        location: null,
+        message: null,
+        idempotency_key: null,
+        received_at: old,
+      }));
+      for (let i = 0; i < events.length; i += 200)
+        await tx
+          .insertInto('audit_events')
+          .values(events.slice(i, i + 200))
+          .execute();
+      for (let i = 0; i < count; i += 100) {
+        const slice = Array.from({ length: 100 }, (_, k) => i + k);
+        await tx
+          .insertInto('deliveries')
+          .values(
+            slice.map((d) => ({
+              id: `dlv_${pad(d)}`,
+              organization_id: server.orgId,
+              webhook_id: webhookId,
+              kind: 'EVENTS',
+              status: 'SUCCEEDED',
+              event_count: 2,
+              attempt_count: 1,
+              max_attempts: 4,
+              next_attempt_at: null,
+              created_at: old,
+              completed_at: new Date(old.getTime() + d),
+              sample_events: null,
+            })),
+          )
+          .execute();
+        await tx
+          .insertInto('delivery_events')
+          .values(slice.flatMap((d) => [0, 1].map((position) => ({ delivery_id: `dlv_${pad(d)}`, event_id: `evt_${pad(2 * d + position)}`, position }))))
+          .execute();
+        await tx
+          .insertInto('delivery_attempts')
+          .values(
+            slice.map((d) => ({
+              id: `att_${pad(d)}`,
+              delivery_id: `dlv_${pad(d)}`,
+              webhook_id: webhookId,
+              organization_id: server.orgId,
+              attempt_number: 1,
+              outcome: 'SUCCEEDED',
+              status_code: 200,
+              error: null,
+              response_body: 'ok',
+              duration_ms: 3,
+              started_at: old,
+              will_retry: false,
+              next_attempt_at: null,
+            })),
+          )
+          .execute();
+      }
+    });
+
+    await waitFor(async () => (await metrics(server))('audithook_pruned_rows_total', { table: 'deliveries' }) === count);
+    const value = await metrics(server);
+    expect(value('audithook_pruned_rows_total', { table: 'delivery_events' })).toBe(count * 2);
+    expect(value('audithook_pruned_rows_total', { table: 'delivery_attempts' })).toBe(count);
+    expect(value('audithook_stored_rows', { table: 'deliveries' })).toBe(before.deliveries);
+    expect(value('audithook_stored_rows', { table: 'delivery_events' })).toBe(before.links);
+    expect(value('audithook_stored_rows', { table: 'delivery_attempts' })).toBe(before.attempts);
+    // Every seeded event stays (no AUDITHOOK_EVENT_RETENTION).
+    expect(value('audithook_stored_rows', { table: 'audit_events' })).toBe(before.events + count * 2);
+  });
+
   it('with AUDITHOOK_EVENT_RETENTION prunes old audit events too, but never one waiting in the outbox or carried by an unfinished delivery', async () => {
-    const [server, ok, failing, holding] = await Promise.all([startTestServer({ ...RETENTION_ENV, AUDITHOOK_EVENT_RETENTION: '1h' }), startReceiver(), startReceiver(), startReceiver()]);
+    const [server, ok, failing, holding] = await Promise.all([
+      startTestServer({ ...RETENTION_ENV, AUDITHOOK_EVENT_RETENTION: '1h' }),
+      startReceiver(),
+      startReceiver(),
+      startReceiver(),
+    ]);
     const held: ServerResponse[] = [];
     const release = () => {
       for (const response of held.splice(0)) response.writeHead(200).end('ok');
@@ -181,7 +314,15 @@ describe('retention', () => {
           .execute()
       ).map((r) => r.event_id),
     );
-    const recent = new Set((await db(server).selectFrom('audit_events').select('id').where('received_at', '>', new Date(agedAt - 1)).execute()).map((r) => r.id));
+    const recent = new Set(
+      (
+        await db(server)
+          .selectFrom('audit_events')
+          .select('id')
+          .where('received_at', '>', new Date(agedAt - 1))
+          .execute()
+      ).map((r) => r.id),
+    );
     const before = await ids(server, 'audit_events');
     // Both protections are exercised: events in the outbox (org C) and on unfinished deliveries (org B's RETRYING, org C's PENDING).
     expect(waiting.size).toBeGreaterThan(0);

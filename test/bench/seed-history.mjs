@@ -20,7 +20,7 @@ const insertEvent = db.prepare(
   `insert into audit_events (id, organization_id, time, action, actor_id, actor, context, container, location, message, idempotency_key, received_at) values (?, ?, ?, 'bench_event', 'user-1', '{"id":"user-1"}', '[]', '[]', null, 'seeded history', null, ?)`,
 );
 const insertDelivery = db.prepare(
-  `insert into deliveries (id, organization_id, webhook_id, kind, status, event_count, attempt_count, max_attempts, next_attempt_at, created_at, completed_at, sample_events) values (?, ?, ?, 'EVENTS', 'SUCCEEDED', 1, 1, 4, null, ?, ?, null)`,
+  `insert into deliveries (id, organization_id, webhook_id, kind, status, event_count, attempt_count, max_attempts, created_at, completed_at, sample_events) values (?, ?, ?, 'EVENTS', 'SUCCEEDED', 1, 1, 4, ?, ?, null)`,
 );
 const insertLink = db.prepare(`insert into delivery_events (delivery_id, event_id, position) values (?, ?, 0)`);
 const insertAttempt = db.prepare(

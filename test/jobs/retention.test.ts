@@ -229,7 +229,6 @@ describe('retention', () => {
               event_count: 2,
               attempt_count: 1,
               max_attempts: 4,
-              next_attempt_at: null,
               created_at: old,
               completed_at: new Date(old.getTime() + d),
               sample_events: null,

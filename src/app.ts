@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import type { Config } from './config.js';
 import { openDatabase, type MikroORM } from './db/orm.js';
+import { createRowCounter } from './db/row-counts.js';
 import { startHttpServer, type HttpServerHandle, type RouteHandler } from './http/server.js';
 import { createSchema } from './graphql/schema.js';
 import { DeliveryRuntime } from './jobs/delivery-runtime.js';
@@ -38,7 +39,7 @@ export interface AppOptions {
 export async function startApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
   const orm = await openDatabase(config.database, { logger, backgroundCheckpoints: true });
   // One registry per app (never prom-client's global one): tests run several apps in one process.
-  const metrics = createMetrics(orm);
+  const metrics = createMetrics(orm, { rowCounter: createRowCounter(config.database) });
   const services = createServices(orm, config, { metrics, logger, ...(options.destinationPolicy ? { destinationPolicy: options.destinationPolicy } : {}) });
   let runtime: DeliveryRuntime | null = null;
   let http: HttpServerHandle | null = null;
@@ -51,6 +52,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         deliveries: services.deliveryPipeline,
         logger,
         ...(options.deliveryResolveHost ? { resolveHost: options.deliveryResolveHost } : {}),
+        retention: { config: config.retention, deliveries: services.deliveryRetention, events: services.auditEventRetention, metrics },
       });
       services.setDeliverySignals(runtime);
       await runtime.start();
@@ -70,6 +72,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     );
   } catch (error) {
     await runtime?.stop(0).catch(() => undefined);
+    await metrics.close();
     await orm.close(true);
     throw error;
   }
@@ -87,6 +90,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         logger.debug('http server closed');
         await runtime?.stop();
         logger.debug('delivery stopped');
+        await metrics.close();
         await orm.close(true);
         logger.debug('database closed');
       })();

@@ -29,6 +29,17 @@ export interface Config {
   /** AUDITHOOK_METRICS_TOKEN: required as a Bearer token on /metrics when set; kept in memory only, never logged. */
   metricsToken: string | null;
   delivery: DeliveryConfig;
+  retention: RetentionConfig;
+}
+
+/** How long history is kept, and how often it is pruned (AUDITHOOK_*_RETENTION, AUDITHOOK_PRUNE_INTERVAL). */
+export interface RetentionConfig {
+  /** Finished deliveries (with their attempts and event links) older than this go; null keeps them forever. */
+  deliveryRetentionMs: number | null;
+  /** Audit events recorded longer ago than this go; null (the default) keeps them forever. */
+  eventRetentionMs: number | null;
+  /** How often the prune job runs. */
+  pruneIntervalMs: number;
 }
 
 /** Delivery tuning: separate so tests and benchmarks can set short delays. */
@@ -57,6 +68,17 @@ const durationMsText = z.string().trim().transform((v, ctx) => {
   const ms = parseDurationMs(v);
   if (ms === null) {
     ctx.addIssue({ code: 'custom', message: 'expected a duration such as 500ms, 10s, 5m, 1h or 5d' });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+/** A retention: a duration such as 30d, 12h or 90m (at least 1s), or `off` to keep forever (null). */
+const retentionText = z.string().trim().transform((v, ctx) => {
+  if (v.toLowerCase() === 'off') return null;
+  const ms = parseDurationMs(v); // days included (retention is counted in days)
+  if (ms === null || !Number.isSafeInteger(ms) || ms < 1_000) {
+    ctx.addIssue({ code: 'custom', message: 'expected a duration of at least 1s such as 30d, 12h or 90m, or off' });
     return z.NEVER;
   }
   return ms;
@@ -99,6 +121,9 @@ const envSchema = z.object({
   AUDITHOOK_DISABLE_AFTER: durationMsText.refine((ms) => ms >= 1_000, 'expected at least 1s').default(5 * DAY_MS),
   AUDITHOOK_DISABLED_BUFFER: durationMsText.refine((ms) => ms >= 1_000, 'expected at least 1s').default(7 * DAY_MS),
   AUDITHOOK_WS_MAX_LIFETIME: durationMsText.refine((ms) => ms >= 1_000, 'expected at least 1s').default(3_600_000),
+  AUDITHOOK_DELIVERY_RETENTION: retentionText.default(30 * DAY_MS),
+  AUDITHOOK_EVENT_RETENTION: retentionText.default(null),
+  AUDITHOOK_PRUNE_INTERVAL: durationMsText.refine((ms) => ms >= 100, 'expected at least 100ms').default(3_600_000),
 });
 
 function parseDatabaseUrl(url: string, cwd: string): DatabaseConfig {
@@ -181,6 +206,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       webhookConcurrency: e.AUDITHOOK_WEBHOOK_CONCURRENCY,
       disableAfterMs: e.AUDITHOOK_DISABLE_AFTER,
       disabledBufferMs: e.AUDITHOOK_DISABLED_BUFFER,
+    },
+    retention: {
+      deliveryRetentionMs: e.AUDITHOOK_DELIVERY_RETENTION,
+      eventRetentionMs: e.AUDITHOOK_EVENT_RETENTION,
+      pruneIntervalMs: e.AUDITHOOK_PRUNE_INTERVAL,
     },
   };
 }

@@ -45,6 +45,11 @@ describe('loadConfig', () => {
     [{ AUDITHOOK_DISABLE_AFTER: '500ms' }, /AUDITHOOK_DISABLE_AFTER: expected at least 1s/],
     [{ AUDITHOOK_DISABLED_BUFFER: '-1d' }, /AUDITHOOK_DISABLED_BUFFER: expected a duration/],
     [{ AUDITHOOK_DISABLED_BUFFER: '0' }, /AUDITHOOK_DISABLED_BUFFER: expected at least 1s/],
+    [{ AUDITHOOK_DELIVERY_RETENTION: 'a month' }, /AUDITHOOK_DELIVERY_RETENTION: expected a duration of at least 1s such as 30d, 12h or 90m, or off/],
+    [{ AUDITHOOK_DELIVERY_RETENTION: '500ms' }, /AUDITHOOK_DELIVERY_RETENTION: expected a duration of at least 1s/],
+    [{ AUDITHOOK_EVENT_RETENTION: '-1d' }, /AUDITHOOK_EVENT_RETENTION: expected a duration/],
+    [{ AUDITHOOK_PRUNE_INTERVAL: 'hourly' }, /AUDITHOOK_PRUNE_INTERVAL: expected a duration/],
+    [{ AUDITHOOK_PRUNE_INTERVAL: '10ms' }, /AUDITHOOK_PRUNE_INTERVAL: expected at least 100ms/],
   ])('refuses %o naming the variable', (env, message) => {
     expect(() => loadConfig(env as Record<string, string>, dir())).toThrow(ConfigError);
     expect(() => loadConfig(env as Record<string, string>, dir())).toThrow(message);
@@ -70,5 +75,16 @@ describe('loadConfig', () => {
     expect(config.delivery.disabledBufferMs).toBe(36 * 3_600_000);
     const short = loadConfig({ AUDITHOOK_DISABLE_AFTER: '1500ms', AUDITHOOK_DISABLED_BUFFER: '3s' }, dir());
     expect(short.delivery).toMatchObject({ disableAfterMs: 1500, disabledBufferMs: 3000 });
+  });
+
+  it('keeps finished deliveries 30 days and audit events forever by default, pruning hourly', () => {
+    expect(loadConfig({}, dir()).retention).toEqual({ deliveryRetentionMs: 30 * 86_400_000, eventRetentionMs: null, pruneIntervalMs: 3_600_000 });
+  });
+
+  it('reads retentions in days or shorter units, and off', () => {
+    const config = loadConfig({ AUDITHOOK_DELIVERY_RETENTION: '7d', AUDITHOOK_EVENT_RETENTION: '365d', AUDITHOOK_PRUNE_INTERVAL: '15m' }, dir());
+    expect(config.retention).toEqual({ deliveryRetentionMs: 7 * 86_400_000, eventRetentionMs: 365 * 86_400_000, pruneIntervalMs: 900_000 });
+    expect(loadConfig({ AUDITHOOK_DELIVERY_RETENTION: '12h', AUDITHOOK_EVENT_RETENTION: 'OFF' }, dir()).retention).toMatchObject({ deliveryRetentionMs: 43_200_000, eventRetentionMs: null });
+    expect(loadConfig({ AUDITHOOK_DELIVERY_RETENTION: 'off', AUDITHOOK_EVENT_RETENTION: '90m' }, dir()).retention).toMatchObject({ deliveryRetentionMs: null, eventRetentionMs: 5_400_000 });
   });
 });

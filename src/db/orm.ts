@@ -77,7 +77,11 @@ export async function openDatabase(
   for (const companion of [`${database.path}-wal`, `${database.path}-shm`]) warnNarrowed(companion, tightenFile(companion).widenedModeWas);
   const orm = await MikroORM.init({ ...ormOptions(database), driverOptions: new SharedFileSqliteDialect(native, DEFAULT_SQLITE_BUSY_TIMEOUT_MS) });
   if (options.backgroundCheckpoints) {
-    const checkpointer = startCheckpointer(database.path, (message) => options.logger?.error({ path: database.path, error: message }, 'WAL checkpoint failed'));
+    const checkpointer = startCheckpointer(
+      database.path,
+      (message) => options.logger?.error({ path: database.path, error: message }, 'WAL checkpoint failed'),
+      (pressure) => native.pragma(`wal_autocheckpoint = ${pressure ? 1000 : 0}`),
+    );
     const close = orm.close.bind(orm);
     orm.close = async (force?: boolean) => {
       await checkpointer.stop();

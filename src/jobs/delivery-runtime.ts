@@ -6,6 +6,7 @@ import type { DeliverySignals } from '../modules/deliveries/delivery-signals.js'
 import { USER_AGENT, type AttemptFailure, type DeliveryPipeline } from '../modules/deliveries/delivery-pipeline.js';
 import { KeyedSemaphore } from './keyed-semaphore.js';
 import { ParkedAttempts } from './parked-attempts.js';
+import { PRUNE_JOB, PRUNE_LOCK_LIFETIME_MS, runPrune, type RetentionJobOptions } from './retention-job.js';
 import { SqliteBackend } from './sqlite-backend/index.js';
 
 /**
@@ -40,6 +41,8 @@ export interface DeliveryRuntimeOptions {
   logger: Logger;
   /** Replaces DNS for delivery connections; the connect-time destination check still applies. */
   resolveHost?: (hostname: string) => Promise<string[]>;
+  /** The recurring prune of old history (retention-job.ts); absent, nothing is pruned. */
+  retention?: RetentionJobOptions;
 }
 
 /**
@@ -98,6 +101,13 @@ export class DeliveryRuntime implements DeliverySignals {
       lockLifetime: config.requestTimeoutMs * 2 + 5_000,
       removeOnComplete: true,
     });
+    if (options.retention) {
+      const retention = options.retention;
+      this.agenda.define(PRUNE_JOB, async () => void (await runPrune(retention, options.logger, () => this.stopping)), {
+        concurrency: 1,
+        lockLifetime: PRUNE_LOCK_LIFETIME_MS,
+      });
+    }
     this.agenda.on('error', (error: unknown) => options.logger.error({ err: error }, 'agenda error'));
     // A parked job may be woken only once Agenda has saved the end of its run (else that save undoes the wake).
     this.agenda.on(`complete:${DELIVER_JOB}`, (job: JobWithId, remote?: false) => {
@@ -110,6 +120,8 @@ export class DeliveryRuntime implements DeliverySignals {
   async start(): Promise<void> {
     await this.backend.connect(); // idempotent; connecting here makes a bad database path a catchable error
     await this.agenda.start();
+    // One job record for all processes; `every` updates its interval to this process's setting.
+    if (this.options.retention) await this.agenda.every(this.options.retention.config.pruneIntervalMs, PRUNE_JOB);
     await this.recover();
     this.sweepTimer = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();

@@ -1,6 +1,7 @@
 import type { MikroORM } from '@mikro-orm/sqlite';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { dateOf, sqlOf } from '../db/kysely.js';
+import type { RowCounter } from '../db/row-counts.js';
 
 /*
  * Prometheus metrics of one app. Counters are process-local and counted where the fact happens
@@ -21,13 +22,24 @@ export interface ServiceMetrics {
   webhookDisabled(reason: 'FAILING' | 'HTTP_410'): void;
   /** Events dropped from a DISABLED webhook's outbox, having waited longer than AUDITHOOK_DISABLED_BUFFER (after commit). */
   bufferedEventsDropped(count: number): void;
+  /** The prune job removed `count` rows of a table (one of STORED_TABLES), after their commit. */
+  rowsPruned(table: StoredTable, count: number): void;
+  /** A prune run finished (every batch done, or the run's time bound reached). */
+  pruneCompleted(at: Date): void;
 }
+
+/** The tables whose sizes are reported, and the label values of audithook_stored_rows / audithook_pruned_rows_total. */
+export const STORED_TABLES = ['audit_events', 'pending_events', 'deliveries', 'delivery_attempts', 'delivery_events'] as const;
+/** One of STORED_TABLES. */
+export type StoredTable = (typeof STORED_TABLES)[number];
 
 /** The app's metrics: what services report, GraphQL operations, and the registry the endpoint serves. */
 export interface AppMetrics extends ServiceMetrics {
   registry: Registry;
   /** One GraphQL operation over HTTP finished; type is query/mutation/subscription, or unknown when it did not parse. */
   graphqlOperation(operationType: string | null, outcome: 'ok' | 'error'): void;
+  /** Lets go of what scrapes use (the row-count thread); the app calls it on stop. */
+  close(): Promise<void>;
 }
 
 /** Reports nowhere (CLI commands, tests that build services directly). */
@@ -37,6 +49,8 @@ export const noMetrics: ServiceMetrics = {
   deliveryFinished: () => undefined,
   webhookDisabled: () => undefined,
   bufferedEventsDropped: () => undefined,
+  rowsPruned: () => undefined,
+  pruneCompleted: () => undefined,
 };
 
 /** Attempt durations in seconds: from a fast receiver up to the longest request timeout worth having. */
@@ -44,8 +58,12 @@ const ATTEMPT_DURATION_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 /** Webhook statuses reported even when none has them, so the series never vanish. */
 const WEBHOOK_STATUSES = ['ACTIVE', 'DISABLED'] as const;
 
-/** Creates a registry of its own (never prom-client's global one: one process may run several apps) with the default process metrics. */
-export function createMetrics(orm: MikroORM): AppMetrics {
+/**
+ * Creates a registry of its own (never prom-client's global one: one process may run several apps) with
+ * the default process metrics. `rowCounter` counts table sizes off the event loop (src/db/row-counts.ts);
+ * without one they are counted with one statement on the ORM's connection.
+ */
+export function createMetrics(orm: MikroORM, options: { rowCounter?: RowCounter } = {}): AppMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const db = () => sqlOf(orm.em.fork());
@@ -91,7 +109,34 @@ export function createMetrics(orm: MikroORM): AppMetrics {
     labelNames: ['operation_type', 'outcome'] as const,
     registers: [registry],
   });
+  const pruned = new Counter({
+    name: 'audithook_pruned_rows_total',
+    help: 'Rows removed by the retention prune job of this process, by table.',
+    labelNames: ['table'] as const,
+    registers: [registry],
+  });
+  for (const table of STORED_TABLES) pruned.inc({ table }, 0);
+  const lastPrune = new Gauge({
+    name: 'audithook_last_prune_timestamp_seconds',
+    help: 'When the last retention prune run of this process finished (Unix time; 0 before the first).',
+    registers: [registry],
+  });
+  lastPrune.set(0);
   // The gauges below are read from the database at scrape time, so they hold across processes.
+  new Gauge({
+    name: 'audithook_stored_rows',
+    help: 'Rows stored, by table (all processes), counted exactly at scrape time off the event loop.',
+    labelNames: ['table'] as const,
+    registers: [registry],
+    async collect() {
+      const counts: Record<string, unknown> = options.rowCounter
+        ? await options.rowCounter.count(STORED_TABLES)
+        : await db()
+            .selectNoFrom((eb) => STORED_TABLES.map((table) => eb.selectFrom(table).select(eb.fn.countAll<number>().as('n')).as(table)))
+            .executeTakeFirstOrThrow();
+      for (const table of STORED_TABLES) this.set({ table }, Number(counts[table] ?? 0));
+    },
+  });
   new Gauge({
     name: 'audithook_outbox_events',
     help: 'Events waiting in the outbox, not yet taken into a delivery (all processes).',
@@ -142,6 +187,11 @@ export function createMetrics(orm: MikroORM): AppMetrics {
     bufferedEventsDropped: (count) => {
       if (count > 0) droppedEvents.inc(count);
     },
+    rowsPruned: (table, count) => {
+      if (count > 0) pruned.inc({ table }, count);
+    },
+    pruneCompleted: (at) => lastPrune.set(at.getTime() / 1000),
     graphqlOperation: (operationType, outcome) => graphqlOperations.inc({ operation_type: operationType ?? 'unknown', outcome }),
+    close: async () => options.rowCounter?.close(),
   };
 }

@@ -4,12 +4,14 @@ import type { Logger } from '../lib/logger.js';
 import { SecretBox } from '../lib/secret-box.js';
 import { noMetrics, type ServiceMetrics } from '../metrics/metrics.js';
 import { ApiTokenService } from './api-tokens/api-token.service.js';
+import { AuditEventRetention } from './audit-events/audit-event-retention.js';
 import { AuditEventService } from './audit-events/audit-event.service.js';
 import { AttemptFeed } from './deliveries/attempt-feed.js';
 import { DeliveryOperations } from './deliveries/delivery-operations.js';
 import { DeliveryPipeline } from './deliveries/delivery-pipeline.js';
 import { DeliveryReadModel } from './deliveries/delivery-read-model.js';
 import { DeliveryRecovery } from './deliveries/delivery-recovery.js';
+import { DeliveryRetention } from './deliveries/delivery-retention.js';
 import { noDeliverySignals, type DeliverySignals } from './deliveries/delivery-signals.js';
 import { OrganizationService } from './organizations/organization.service.js';
 import { OutboxService } from './outbox/outbox.service.js';
@@ -30,6 +32,10 @@ export interface Services {
   deliveryRecovery: DeliveryRecovery;
   /** The worker side: batches and attempts (used by the job layer). */
   deliveryPipeline: DeliveryPipeline;
+  /** Prunes finished deliveries past their retention (used by the prune job). */
+  deliveryRetention: DeliveryRetention;
+  /** Prunes audit events past their retention (used by the prune job). */
+  auditEventRetention: AuditEventRetention;
   /** The job layer plugs in here at start-up; until then signals go nowhere. */
   setDeliverySignals(signals: DeliverySignals): void;
 }
@@ -65,6 +71,8 @@ export function createServices(orm: MikroORM, config: Config, overrides: { desti
     deliveryOperations: new DeliveryOperations(orm, config.delivery, webhooks, auditEvents, currentSignals),
     deliveryRecovery: new DeliveryRecovery(orm, config.delivery, webhooks, auditEvents, currentSignals, overrides.logger ?? null),
     deliveryPipeline: pipeline,
+    deliveryRetention: new DeliveryRetention(orm),
+    auditEventRetention: new AuditEventRetention(orm),
     setDeliverySignals(next) {
       signals = next;
     },

@@ -19,6 +19,8 @@ const ROW_IDS = [
   ),
   // Tenant isolation: the healthy organization alone, then beside 40 organizations whose receivers hang.
   ...['alone.p50', 'alone.p95', 'beside.p50', 'beside.p95'].map((row) => `audithook.isolation.${row}`),
+  // Retention: idle latency over a large old history, without and then during its prune.
+  ...['quiet.p50', 'quiet.p99', 'during.p50', 'during.p99'].map((row) => `audithook.prune.${row}`),
 ];
 
 function redisAnswers(): Promise<boolean> {
@@ -55,7 +57,7 @@ describe('npm run bench -- --smoke (every scenario and baseline, tiny counts, as
       );
     });
     expect(code, stderr).toBe(0);
-    expect(stdout).toMatch(/targets: \d+ of 14 met/);
+    expect(stdout).toMatch(/targets: \d+ of 15 met/);
 
     const report = JSON.parse(readFileSync(join(out, 'latest-smoke.json'), 'utf8'));
     expect(report.mode).toBe('smoke');
@@ -77,7 +79,7 @@ describe('npm run bench -- --smoke (every scenario and baseline, tiny counts, as
     // Every target is decided (met or not) when every figure is there.
     if (redisPossible) {
       const targets = report.rows.flatMap((row: { comparisons: { target: unknown; met: unknown; ratio: unknown }[] }) => row.comparisons.filter((c) => c.target));
-      expect(targets).toHaveLength(14);
+      expect(targets).toHaveLength(15);
       for (const target of targets) {
         expect(typeof target.met).toBe('boolean');
         expect(typeof target.ratio).toBe('number');
@@ -93,6 +95,11 @@ describe('npm run bench -- --smoke (every scenario and baseline, tiny counts, as
     expect(isolation.hangingTenants).toBe(40);
     expect(isolation.hanging.timedOut).toBeGreaterThanOrEqual(80);
     expect(isolation.hanging.maxOpenPerReceiver).toBeLessThanOrEqual(4);
+
+    // The prune rows ran over their seeded history, and every old delivery went.
+    const prune = report.raw.audithook.prune;
+    expect(prune.seededDeliveries).toBe(5_000);
+    expect(prune.pruneSeconds).toBeGreaterThan(0);
 
     // Receiver, load generators, servers, worker, hanging tenants (and a Redis it started): all gone.
     expect(report.processes.length).toBeGreaterThanOrEqual(8);

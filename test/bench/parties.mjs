@@ -40,8 +40,11 @@ async function graphql(url, token, query, variables) {
  * audithook as shipped: `node dist/src/cli.js serve` on a temp SQLite file, an organization from
  * `org create --json`, an INGEST token for the load, and the webhook registered with the ADMIN token.
  * `extraOrganizations` more organizations (no webhook yet) come back as `organizations` [{ id, token }].
+ * `seedHistory` { deliveries, headStartMs } seeds that many old finished deliveries (one attempt, link
+ * and event each) before the server starts, all becoming prunable `headStartMs` after it was seeded
+ * (the party's `pruneAt`); the prune job then runs every second.
  */
-export async function startAudithook({ receiverUrl, retryDelaysMs, env: extraEnv = {}, extraOrganizations = 0 }) {
+export async function startAudithook({ receiverUrl, retryDelaysMs, env: extraEnv = {}, extraOrganizations = 0, seedHistory = null }) {
   const dir = mkdtempSync(join(tmpdir(), 'audithook-bench-'));
   const removeDir = once(async () => rmSync(dir, { recursive: true, force: true }));
   addCleanup(removeDir);
@@ -63,6 +66,16 @@ export async function startAudithook({ receiverUrl, retryDelaysMs, env: extraEnv
   const organizationId = created.organization.id;
   const ingest = await cliJson(['token', 'create', '--org', organizationId, '--role', 'INGEST', '--label', 'bench', '--json']);
   const organizations = extraOrganizations > 0 ? await runScript('create-orgs.mjs', { count: extraOrganizations, namePrefix: 'Tenant' }, { timeoutMs: 60_000, env }) : [];
+  let pruneAt = null;
+  let seeded = null;
+  if (seedHistory) {
+    const newestCompletedAt = Date.now() - 86_400_000;
+    seeded = await runScript('seed-history.mjs', { databasePath: join(dir, 'bench.db'), deliveries: seedHistory.deliveries, newestCompletedAt }, { timeoutMs: 300_000 });
+    pruneAt = Date.now() + seedHistory.headStartMs;
+    // Cut-off = now - retention passes the newest seeded completion exactly at pruneAt.
+    env.AUDITHOOK_DELIVERY_RETENTION = `${pruneAt - newestCompletedAt}ms`;
+    env.AUDITHOOK_PRUNE_INTERVAL = '1s';
+  }
   const { child, stderr } = spawnTracked('audithook serve', process.execPath, [cli, 'serve'], { env, cwd: dir });
   const url = `http://127.0.0.1:${port}/graphql`;
   const healthy = await waitUntil(() => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false), { timeoutMs: 30_000, everyMs: 100 });
@@ -79,6 +92,9 @@ export async function startAudithook({ receiverUrl, retryDelaysMs, env: extraEnv
     organizationId,
     delivers: true,
     organizations,
+    pruneAt,
+    seeded,
+    metricsUrl: `http://127.0.0.1:${port}/metrics`,
     /** Points `organization`'s webhook (with its ADMIN token) at `webhookUrl`, a loopback receiver. */
     registerWebhook: (organization, webhookUrl) => graphql(url, organization.token, REGISTER_WEBHOOK, { org: organization.id, input: { url: webhookUrl } }),
     stop: once(async () => {

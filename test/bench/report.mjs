@@ -75,6 +75,19 @@ export function buildRows(r) {
     compare(isoBesideP95, { label: `max(200 ms, 3× alone p95)${targetMs === null ? '' : ` = ${fmt(targetMs, 'ms')}`}`, budget: targetMs, op: '<=', target: 1 }),
   );
   isoBesideP95.comparisons.push(compare(isoBesideP95, { against: isoAloneP95, label: 'alone p95' }));
+  // Retention (audithook only): idle latency on a database with a large old history, quiet, then while the prune job removes it.
+  const prune = r.audithook?.prune;
+  const pruneFigure = (phase, key) => prune?.[phase]?.[key] ?? null;
+  const history = `${prune?.seededDeliveries?.toLocaleString('en-US') ?? '?'} old deliveries`;
+  const pruneQuietP50 = add('audithook.prune.quiet.p50', 'audithook', `idle, 20 events/s, ${history} stored, no prune`, 'latency p50', 'ms', pruneFigure('quiet', 'p50Ms'));
+  const pruneQuietP99 = add('audithook.prune.quiet.p99', 'audithook', `idle, 20 events/s, ${history} stored, no prune`, 'latency p99', 'ms', pruneFigure('quiet', 'p99Ms'));
+  const pruneDuringP50 = add('audithook.prune.during.p50', 'audithook', `idle, 20 events/s, while pruning the ${history}`, 'latency p50', 'ms', pruneFigure('during', 'p50Ms'));
+  const pruneDuringP99 = add('audithook.prune.during.p99', 'audithook', `idle, 20 events/s, while pruning the ${history}`, 'latency p99', 'ms', pruneFigure('during', 'p99Ms'), {
+    note: prune?.skipped ?? (prune && prune.overlapped === false ? 'the prune finished before the window ended: part of it was quiet' : prune?.pruneSeconds ? `the prune took ${prune.pruneSeconds.toFixed(1)} s in batches of 500 rows` : undefined),
+  });
+  pruneDuringP50.comparisons.push(compare(pruneDuringP50, { against: pruneQuietP50, label: 'no prune p50' }));
+  pruneDuringP99.comparisons.push(compare(pruneDuringP99, { label: 'budget 25 ms', budget: 25, op: '<=', target: 1 }));
+  pruneDuringP99.comparisons.push(compare(pruneDuringP99, { against: pruneQuietP99, label: 'no prune p99' }));
   const b = partyRows('bullmq', 'BullMQ peer');
 
   // Targets (met / not met), each as a ratio.

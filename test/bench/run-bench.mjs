@@ -2,8 +2,9 @@
 // as separate processes, runs every scenario one party at a time, prints one table, and writes
 // bench/results/<time>-<mode>.json and .png. `--smoke` runs everything with tiny counts.
 // Flags: --smoke, --out <dir>, --reference (also write reference.json/.png), --retry-delays 5s,5m,30m,
-// --parties raw,apollo,audithook,bullmq, --own-redis (start redis-server even when 6379 answers),
-// --scale <factor> (multiply the counts), --backlog <events> (the backlog scenario's size alone). Bounded in count and time; loopback only.
+// --parties raw,apollo,audithook,bullmq (audithook includes tenant isolation and idle latency while pruning), --own-redis (start redis-server even when 6379 answers),
+// --scale <factor> (multiply the counts), --backlog <events> (the backlog scenario's size alone),
+// --prune-history <deliveries> (the old history seeded for idle latency while pruning). Bounded in count and time; loopback only.
 import { cpus, loadavg } from 'node:os';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -15,7 +16,7 @@ import { killAll, startedProcesses, startReceiver } from './processes.mjs';
 import { startAudithook, startBareApollo, startBullmqPeer } from './parties.mjs';
 import { ensureRedis } from './redis.mjs';
 import { buildRows, formatTable, summarize } from './report.mjs';
-import { backlogDrain, idleLatency, ingest, rawLoop, tenantIsolation, warmUp } from './scenarios.mjs';
+import { backlogDrain, idleDuringPrune, idleLatency, ingest, rawLoop, tenantIsolation, warmUp } from './scenarios.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const flags = parseFlags(process.argv.slice(2));
@@ -23,8 +24,8 @@ const mode = flags.smoke ? 'smoke' : 'full';
 
 /** Counts per mode: the full run is the one the README quotes; smoke proves every path in seconds. */
 const COUNTS = {
-  full: { warmupEvents: 200, idleEvents: 300, singleEvents: 5_000, batchEvents: 20_000, backlogEvents: 100_000, rawRequests: 20_000, isolationEvents: 200 },
-  smoke: { warmupEvents: 20, idleEvents: 20, singleEvents: 160, batchEvents: 800, backlogEvents: 500, rawRequests: 300, isolationEvents: 20 },
+  full: { warmupEvents: 200, idleEvents: 300, singleEvents: 5_000, batchEvents: 20_000, backlogEvents: 100_000, rawRequests: 20_000, isolationEvents: 200, pruneIdleEvents: 300, pruneHistory: 200_000 },
+  smoke: { warmupEvents: 20, idleEvents: 20, singleEvents: 160, batchEvents: 800, backlogEvents: 500, rawRequests: 300, isolationEvents: 20, pruneIdleEvents: 20, pruneHistory: 5_000 },
 }[mode];
 /** Tenant isolation: organizations whose receivers never answer, and audithook's request timeout for that run (10 s is the default). */
 const HANGING_TENANTS = 40;
@@ -33,8 +34,15 @@ const ISOLATION_REQUEST_TIMEOUT_MS = { full: 10_000, smoke: 4_000 }[mode];
 const scale = typeof flags.scale === 'string' ? Number(flags.scale) : 1;
 if (!(scale > 0 && scale <= 10)) throw new Error('--scale takes a factor above 0 and at most 10');
 for (const key of Object.keys(COUNTS)) COUNTS[key] = Math.max(key === 'backlogEvents' || key === 'batchEvents' ? 100 : 10, Math.round(COUNTS[key] * scale));
+/**
+ * Idle latency while pruning: how long after seeding the old history becomes prunable. It covers the
+ * server's start, the warm-up and the quiet window (pruneIdleEvents at 20/s), with room to spare.
+ */
+const PRUNE_HEAD_START_MS = 8_000 + COUNTS.warmupEvents * 20 + COUNTS.pruneIdleEvents * 65;
 // --backlog n sets the backlog alone (the drain of a long outage is dominated by the retry schedule).
 if (typeof flags.backlog === 'string') COUNTS.backlogEvents = Math.max(100, Math.min(100_000, Math.round(Number(flags.backlog)) || 0));
+// --prune-history n sets the old deliveries seeded for idle latency while pruning (each with an attempt, a link and an event).
+if (typeof flags['prune-history'] === 'string') COUNTS.pruneHistory = Math.max(100, Math.min(1_000_000, Math.round(Number(flags['prune-history'])) || 0));
 /** Time bounds per mode (a load run, waiting for deliveries, waiting for a backlog, the whole run). */
 const LIMITS = {
   full: { loadSeconds: 180, deliverMs: 180_000, drainMs: 480_000, totalMs: 45 * 60_000 },
@@ -145,6 +153,22 @@ try {
     } finally {
       await party.stop();
     }
+    // Its own server too: a database seeded with old finished deliveries that become prunable mid-run.
+    log(`audithook: idle latency while pruning ${COUNTS.pruneHistory} old deliveries (${COUNTS.pruneHistory * 4} rows)`);
+    try {
+      const pruning = await startAudithook({ receiverUrl: receiver.url, retryDelaysMs, seedHistory: { deliveries: COUNTS.pruneHistory, headStartMs: PRUNE_HEAD_START_MS } });
+      try {
+        await warmUp(ctx, pruning);
+        figures.prune = await idleDuringPrune(ctx, pruning);
+        log(`audithook: pruned ${COUNTS.pruneHistory} deliveries in ${figures.prune.pruneSeconds?.toFixed(1) ?? '?'} s`);
+      } finally {
+        await pruning.stop();
+      }
+    } catch (error) {
+      failures++;
+      log(`audithook idle latency while pruning failed: ${error.stack ?? error}`);
+      figures.prune = { skipped: `error: ${String(error.message ?? error).split('\n')[0]}` };
+    }
     return figures;
   });
 
@@ -167,7 +191,7 @@ try {
     startedAt,
     finishedAt: new Date().toISOString(),
     machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, platform: process.platform, loadAverageAtStart: loadAtStart },
-    config: { counts: COUNTS, scale, retryDelaysMs, hangingTenants: HANGING_TENANTS, isolationRequestTimeoutMs: ISOLATION_REQUEST_TIMEOUT_MS, peerWorkerConcurrency: PEER_WORKER_CONCURRENCY, redis: redisInfo, audithookEnv: 'defaults, plus LOG_LEVEL=warn and loopback http destinations allowed' },
+    config: { counts: COUNTS, scale, retryDelaysMs, pruneHeadStartMs: PRUNE_HEAD_START_MS, hangingTenants: HANGING_TENANTS, isolationRequestTimeoutMs: ISOLATION_REQUEST_TIMEOUT_MS, peerWorkerConcurrency: PEER_WORKER_CONCURRENCY, redis: redisInfo, audithookEnv: 'defaults, plus LOG_LEVEL=warn and loopback http destinations allowed' },
     summary: summarize(rows),
     rows,
     raw: results,

@@ -1,7 +1,7 @@
 // The scenarios: each is a function (ctx, party) -> figures. ctx = { receiver, counts, limits }.
 // They run one party at a time, so no two parties share the CPU. Adding a scenario means adding a
 // function here, calling it in run-bench.mjs and giving its figures rows in report.mjs.
-import { assertLoopback, nowMs, percentile } from './common.mjs';
+import { assertLoopback, nowMs, percentile, waitUntil } from './common.mjs';
 import { runScript, startHangingTenants } from './processes.mjs';
 
 /** Fails loudly when the load generator saw errors: a figure built on failed calls would mislead. */
@@ -51,6 +51,47 @@ async function rateLatency(ctx, party, total) {
 /** Idle latency: single-event mutations at a steady 20 events/s; mutation answer → receiver's first sight. */
 export async function idleLatency(ctx, party) {
   return rateLatency(ctx, party, ctx.counts.idleEvents);
+}
+
+/** audithook_pruned_rows_total{table="deliveries"} from the party's /metrics (its own process's prune job). */
+async function prunedDeliveries(party) {
+  const text = await (await fetch(assertLoopback(party.metricsUrl))).text();
+  const match = /^audithook_pruned_rows_total\{table="deliveries"\} (\S+)$/m.exec(text);
+  if (!match) throw new Error('audithook_pruned_rows_total{table="deliveries"} is missing from /metrics');
+  return Number(match[1]);
+}
+
+/**
+ * Idle latency while pruning: `party` was started on a database seeded with `party.seeded.deliveries`
+ * old finished deliveries (an attempt, a link and an event each) that all become prunable at
+ * `party.pruneAt`. The same 20 events/s measurement runs first while nothing is prunable (quiet: same
+ * database, no prune), then as soon as the prune job has removed its first batch (during). The
+ * figures say whether the whole second window overlapped the prune (`overlapped`) and how long the
+ * prune took from `pruneAt` to the last seeded delivery gone (`pruneSeconds`, bounded by limits.drainMs).
+ */
+export async function idleDuringPrune(ctx, party) {
+  const seeded = party.seeded.deliveries;
+  const quiet = await rateLatency(ctx, party, ctx.counts.pruneIdleEvents);
+  if ((await prunedDeliveries(party)) > 0 || nowMs() >= party.pruneAt) throw new Error('the history became prunable before the quiet window ended; raise the head start');
+  const started = await waitUntil(async () => (await prunedDeliveries(party)) > 0, { timeoutMs: party.pruneAt - Date.now() + 30_000, everyMs: 20 });
+  if (!started) throw new Error('the prune job removed nothing within 30 s of the history becoming prunable');
+  const prunedAtStart = await prunedDeliveries(party);
+  const during = await rateLatency(ctx, party, ctx.counts.pruneIdleEvents);
+  const prunedAtEnd = await prunedDeliveries(party);
+  for (const [phase, figures] of Object.entries({ quiet, during })) {
+    if (figures.arrived < figures.events) throw new Error(`${phase}: only ${figures.arrived} of ${figures.events} events arrived within ${ctx.limits.deliverMs} ms`);
+  }
+  const done = await waitUntil(async () => (await prunedDeliveries(party)) >= seeded, { timeoutMs: ctx.limits.drainMs, everyMs: 100 });
+  return {
+    seededDeliveries: seeded,
+    seededRows: party.seeded.rows,
+    seedSeconds: party.seeded.seconds,
+    quiet,
+    during,
+    prunedDuringWindow: prunedAtEnd - prunedAtStart,
+    overlapped: prunedAtEnd < seeded,
+    pruneSeconds: done ? (nowMs() - party.pruneAt) / 1000 : null,
+  };
 }
 
 /**

@@ -36,6 +36,7 @@ export interface LocationData {
 @Index({ name: 'audit_events_org_time_idx', properties: ['organization', 'time', 'id'] })
 @Index({ name: 'audit_events_org_action_idx', properties: ['organization', 'action', 'time'] })
 @Index({ name: 'audit_events_org_actor_idx', properties: ['organization', 'actorId', 'time'] })
+@Index({ name: 'audit_events_received_idx', properties: ['receivedAt'] })
 @Unique({ name: 'audit_events_org_idempotency_key_uq', properties: ['organization', 'idempotencyKey'] })
 export class AuditEvent {
   [OptionalProps]?: 'context' | 'container' | 'location' | 'message' | 'idempotencyKey' | 'receivedAt';

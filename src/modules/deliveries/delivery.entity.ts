@@ -80,6 +80,7 @@ export interface SampleEventData {
 @Index({ name: 'deliveries_org_created_idx', properties: ['organization', 'createdAt', 'id'] })
 @Index({ name: 'deliveries_webhook_status_idx', properties: ['webhook', 'status'] })
 @Index({ name: 'deliveries_status_idx', properties: ['status'] })
+@Index({ name: 'deliveries_completed_idx', properties: ['completedAt'] })
 export class Delivery {
   [OptionalProps]?: 'status' | 'eventCount' | 'attemptCount' | 'maxAttempts' | 'createdAt' | 'completedAt' | 'sampleEvents';
 

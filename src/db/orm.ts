@@ -11,7 +11,7 @@ import { ensurePrivateDir, ensurePrivateFile, tightenFile } from '../lib/private
 import { entities } from './entities.js';
 import { migrationsList } from './migrations/index.js';
 import { DEFAULT_SQLITE_BUSY_TIMEOUT_MS } from './sqlite-busy.js';
-import { startCheckpointer } from './sqlite-checkpointer.js';
+import { startCheckpointer, WRITER_CHECKPOINT_PAGES } from './sqlite-checkpointer.js';
 import { SharedFileSqliteDialect } from './sqlite-dialect.js';
 
 /** The one ORM options builder, shared by the server, the CLI and mikro-orm.config.ts. */
@@ -69,7 +69,8 @@ export async function openDatabase(
     native.pragma('busy_timeout = 0');
     native.pragma('foreign_keys = ON');
     native.pragma('synchronous = NORMAL');
-    if (options.backgroundCheckpoints) native.pragma('wal_autocheckpoint = 0'); // the checkpointer thread does it, off the event loop
+    // The checkpointer thread does it, off the event loop; inline only as a safety net far above its bound.
+    if (options.backgroundCheckpoints) native.pragma(`wal_autocheckpoint = ${WRITER_CHECKPOINT_PAGES}`);
   } catch (error) {
     native.close();
     throw error;
@@ -80,7 +81,6 @@ export async function openDatabase(
     const checkpointer = startCheckpointer(
       database.path,
       (message) => options.logger?.error({ path: database.path, error: message }, 'WAL checkpoint failed'),
-      (pressure) => native.pragma(`wal_autocheckpoint = ${pressure ? 1000 : 0}`),
     );
     const close = orm.close.bind(orm);
     orm.close = async (force?: boolean) => {

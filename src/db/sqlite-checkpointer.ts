@@ -5,8 +5,12 @@ import { Worker } from 'node:worker_threads';
 export const CHECKPOINT_INTERVAL_MS = 250;
 /** Log frames (pages, 4 KiB each) past which a checkpoint waits for writers to pause and rewinds the log: about 32 MiB. */
 export const RESTART_AFTER_FRAMES = 8192;
-/** Log frames (about 128 MiB) past which writers checkpoint inline again (SQLite's own way) until the log is back under the bound. */
-export const PRESSURE_AFTER_FRAMES = RESTART_AFTER_FRAMES * 4;
+/**
+ * The safety net: writers' own `wal_autocheckpoint` (pages, about 64 MiB), far above what the thread lets
+ * the log reach. Only writers that outpace the thread (a busy machine) checkpoint inline, as SQLite does by
+ * default, which bounds the log whatever the load.
+ */
+export const WRITER_CHECKPOINT_PAGES = RESTART_AFTER_FRAMES * 2;
 /** How long that checkpoint waits for a gap between write transactions. */
 const RESTART_WAIT_MS = 2_000;
 
@@ -22,10 +26,8 @@ db.pragma('busy_timeout = 0');
 db.pragma('wal_autocheckpoint = 0');
 let timer = null;
 let stopped = false;
-let pressure = false;
 const tick = () => {
   if (stopped) return;
-  let soon = false;
   try {
     const [passive] = db.pragma('wal_checkpoint(PASSIVE)');
     // Under constant writes a passive checkpoint never catches the log's end, so the log is never
@@ -35,17 +37,11 @@ const tick = () => {
       db.pragma('busy_timeout = ' + workerData.restartWaitMs);
       try { db.pragma('wal_checkpoint(RESTART)'); } finally { db.pragma('busy_timeout = 0'); }
     }
-    // Writers faster than this thread (a busy machine): hand checkpoints back to them until the log is short again.
-    const frames = passive ? passive.log : 0;
-    if (!pressure && frames > workerData.pressureAfterFrames) { pressure = true; parentPort.postMessage({ pressure }); }
-    else if (pressure && frames <= workerData.restartAfterFrames) { pressure = false; parentPort.postMessage({ pressure }); }
-    // A long log: look again at once rather than after the interval.
-    soon = frames > workerData.restartAfterFrames;
   } catch (error) {
     // SQLITE_BUSY: another process is checkpointing this file, or writers kept it busy; next tick.
     if (!error || error.code !== 'SQLITE_BUSY') parentPort.postMessage({ error: String(error && error.message) });
   }
-  timer = setTimeout(tick, soon ? 5 : workerData.intervalMs);
+  timer = setTimeout(tick, workerData.intervalMs);
 };
 parentPort.on('message', (message) => {
   if (message !== 'stop') return;
@@ -63,25 +59,18 @@ export interface Checkpointer {
 }
 
 /**
- * Moves SQLite's WAL checkpoints off the event loop. With `wal_autocheckpoint` on (SQLite's default),
+ * Moves SQLite's WAL checkpoints off the event loop. With `wal_autocheckpoint` at SQLite's default,
  * every thousandth page written makes one commit copy the log into the database file and fsync it,
  * synchronously, on the thread that serves requests: that was about a millisecond per commit on
- * average and most of the ingest's SQLite time. Connections of this process set `wal_autocheckpoint = 0`
- * and this thread checkpoints every CHECKPOINT_INTERVAL_MS instead; should writers outpace it, they are
- * told to checkpoint inline again until the log is short (back-pressure, as SQLite itself applies it).
+ * average and most of the ingest's SQLite time. Connections of this process raise it to
+ * WRITER_CHECKPOINT_PAGES and this thread checkpoints every CHECKPOINT_INTERVAL_MS instead.
  */
-export function startCheckpointer(
-  path: string,
-  onError: (message: string) => void = () => undefined,
-  /** Told true when writers outpace the thread (they should checkpoint inline: `wal_autocheckpoint = 1000`), false when it has caught up. */
-  onPressure: (pressure: boolean) => void = () => undefined,
-): Checkpointer {
+export function startCheckpointer(path: string, onError: (message: string) => void = () => undefined): Checkpointer {
   const betterSqlite3 = createRequire(import.meta.url).resolve('better-sqlite3');
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, intervalMs: CHECKPOINT_INTERVAL_MS, restartAfterFrames: RESTART_AFTER_FRAMES, pressureAfterFrames: PRESSURE_AFTER_FRAMES, restartWaitMs: RESTART_WAIT_MS, betterSqlite3 } });
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, intervalMs: CHECKPOINT_INTERVAL_MS, restartAfterFrames: RESTART_AFTER_FRAMES, restartWaitMs: RESTART_WAIT_MS, betterSqlite3 } });
   worker.unref();
   worker.on('message', (message: unknown) => {
     if (message && typeof message === 'object' && 'error' in message) onError(String((message as { error: string }).error));
-    if (message && typeof message === 'object' && 'pressure' in message) onPressure(Boolean((message as { pressure: boolean }).pressure));
   });
   worker.on('error', (error) => onError(error.message));
   let stopping: Promise<void> | null = null;

@@ -166,7 +166,7 @@ export class SqliteJobRepository implements JobRepository {
     try {
       db.pragma(`busy_timeout = ${this.options.busyTimeoutMs}`);
       db.pragma('journal_mode = WAL');
-      if (this.options.autoCheckpoint === false) db.pragma('wal_autocheckpoint = 0');
+      if (this.options.autoCheckpoint === false) db.pragma('wal_autocheckpoint = 0'); // the application's connection keeps SQLite's safety net
       db.transaction(() => {
         for (const statement of jobTableStatements(this.options.tableName)) db.exec(statement);
       }).immediate();

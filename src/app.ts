@@ -45,7 +45,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
   try {
     if (options.deliver !== false) {
       runtime = new DeliveryRuntime({
-        databasePath: config.database.path,
+        database: config.database,
         config: config.delivery,
         allowPrivateDestinations: config.allowPrivateDestinations,
         deliveries: services.deliveryPipeline,
@@ -61,7 +61,15 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         schema,
         services,
         logger,
-        healthCheck: async () => orm.em.getConnection().isConnected(),
+        healthCheck: async () => {
+          const database = await orm.em.getConnection().isConnected().catch(() => false);
+          const jobs = runtime ? await runtime.jobStoreStatus() : null;
+          return {
+            status: database && (jobs?.ok ?? true) ? 'ok' : 'unavailable',
+            database: { kind: config.database.kind, status: database ? 'ok' : 'unavailable' },
+            jobs: jobs ? { backend: jobs.backend, status: jobs.ok ? 'ok' : 'unavailable' } : null,
+          };
+        },
         routes: options.routes ?? [createConsoleRoutes()],
         ws: { maxLifetimeMs: config.wsMaxLifetimeMs, ...options.ws },
         metrics: { metrics, token: config.metricsToken },

@@ -1,12 +1,12 @@
 import { Agenda, type Job, type JobWithId } from 'agenda';
-import type { DeliveryConfig } from '../config.js';
+import type { DatabaseConfig, DeliveryConfig } from '../config.js';
 import { createWebhookClient, type WebhookClient } from '../delivery/http-client.js';
 import type { Logger } from '../lib/logger.js';
 import type { DeliverySignals } from '../modules/deliveries/delivery-signals.js';
 import { USER_AGENT, type AttemptFailure, type DeliveryPipeline } from '../modules/deliveries/delivery-pipeline.js';
 import { KeyedSemaphore } from './keyed-semaphore.js';
 import { ParkedAttempts } from './parked-attempts.js';
-import { SqliteBackend } from './sqlite-backend/index.js';
+import { createJobBackend, type JobBackend } from './job-backend.js';
 
 /**
  * The Agenda job that performs the next attempt of one delivery. It carries only which delivery and
@@ -31,7 +31,8 @@ export interface DeliverJobData {
 
 /** Options of the runtime; tests shorten the timing through DeliveryConfig. */
 export interface DeliveryRuntimeOptions {
-  databasePath: string;
+  /** The database the jobs are stored in (the application's own: SQLite file or PostgreSQL database). */
+  database: DatabaseConfig;
   config: DeliveryConfig;
   allowPrivateDestinations: boolean;
   deliveries: DeliveryPipeline;
@@ -41,7 +42,7 @@ export interface DeliveryRuntimeOptions {
 }
 
 /**
- * Runs delivery in this process: Agenda (on our SQLite backend) schedules and retries attempts,
+ * Runs delivery in this process: Agenda (on the job backend of the database, see job-backend.ts) schedules and retries attempts,
  * a per-webhook pump turns outbox events into batches while the webhook has free request slots,
  * and a keyed semaphore caps requests in flight per webhook.
  *
@@ -58,7 +59,7 @@ export class DeliveryRuntime implements DeliverySignals {
   private readonly pumping = new Set<string>();
   /** Deliveries with an attempt running in this process: a second job run for one of them waits its turn. */
   private readonly attempting = new Set<string>();
-  private readonly backend: SqliteBackend;
+  private readonly jobs: JobBackend;
   private readonly pumpAgain = new Set<string>();
   private sweepTimer: NodeJS.Timeout | null = null;
   private stopping = false;
@@ -73,13 +74,9 @@ export class DeliveryRuntime implements DeliverySignals {
     });
     this.parked = new ParkedAttempts((job) => void this.wake(job));
     this.slots = new KeyedSemaphore(config.webhookConcurrency, (key) => this.parked.wakeNext(key));
-    this.backend = new SqliteBackend({
-      path: options.databasePath,
-      // Agenda ignores these failures (a run's final state, a completed job's removal), so log them here.
-      onError: (error, context) => options.logger.error({ err: error, ...context }, 'job store write failed'),
-    });
+    this.jobs = createJobBackend(options.database, options.logger);
     this.agenda = new Agenda({
-      backend: this.backend,
+      backend: this.jobs.backend,
       name: `audithook-${process.pid}`,
       processEvery: '1 second',
       // No shared cap on running jobs: a deliver job runs only as long as its own webhook's request,
@@ -105,7 +102,7 @@ export class DeliveryRuntime implements DeliverySignals {
 
   /** Starts processing, and finds again whatever a previous process left unfinished. */
   async start(): Promise<void> {
-    await this.backend.connect(); // idempotent; connecting here makes a bad database path a catchable error
+    await this.jobs.connect(); // idempotent; connecting here makes a bad database path a catchable error
     await this.agenda.start();
     await this.recover();
     this.sweepTimer = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
@@ -123,8 +120,15 @@ export class DeliveryRuntime implements DeliverySignals {
     }
     this.options.logger.debug('agenda drained');
     await this.agenda.stop().catch(() => undefined);
+    await this.jobs.close().catch((error: unknown) => this.options.logger.warn({ err: error }, 'closing the job store failed'));
     this.options.logger.debug('agenda stopped');
     this.client.close();
+  }
+
+  /** For /healthz: which job backend runs and whether it answers. */
+  async jobStoreStatus(): Promise<{ backend: string; ok: boolean }> {
+    const ok = await this.jobs.check().catch(() => false);
+    return { backend: this.jobs.name, ok };
   }
 
   /** DeliverySignals: new events are in a webhook's outbox. */

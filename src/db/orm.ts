@@ -33,6 +33,8 @@ export function ormOptions(database: DatabaseConfig): Options {
       silent: true,
     },
     allowGlobalContext: false,
+    // A missing database is the operator's to create (a typo in DATABASE_URL must not create a new, empty one).
+    ensureDatabase: false,
     debug: false,
     forceUtcTimezone: true,
     onCreateConnection: undefined,

@@ -7,7 +7,7 @@ import type { Logger } from '../lib/logger.js';
 import { SqliteBackend } from './sqlite-backend/index.js';
 
 /** Connections the job backend keeps to PostgreSQL: one held by LISTEN, the rest for locking and saving jobs. */
-const POSTGRES_JOB_POOL_SIZE = 4;
+const POSTGRES_JOB_POOL_SIZE = 10;
 /** The LISTEN/NOTIFY channel the job backend uses (its state channel is `<name>:state`). */
 const POSTGRES_JOBS_CHANNEL = 'audithook_jobs';
 /** pg_advisory_lock key serializing the job backend's schema creation across processes (any fixed number). */

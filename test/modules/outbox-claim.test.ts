@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sqlOf } from '../../src/db/kysely.js';
+import { skippingLockedRows, sqlOf } from '../../src/db/kysely.js';
+import { TEST_DATABASE } from '../support/test-database.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 const REGISTER = `mutation($org: ID!, $input: RegisterWebhookInput!) { registerWebhook(organizationId: $org, input: $input) { id } }`;
@@ -56,5 +57,11 @@ describe('outbox claim with concurrent claimers on one database', () => {
     expect(taken.reduce((n, batch) => n + batch.eventCount, 0)).toBeGreaterThanOrEqual(EVENTS);
     expect(taken.every((batch) => batch.eventCount <= 50)).toBe(true);
     expect(await first.app.services.deliveryPipeline.webhooksWithPendingEvents()).not.toContain(webhookId);
+  });
+
+  it('claims with FOR UPDATE SKIP LOCKED on PostgreSQL, and as it is on SQLite (one writer at a time)', () => {
+    const em = first.app.orm.em.fork();
+    const query = skippingLockedRows(em)(sqlOf(em).selectFrom('pending_events').select('event_id').limit(10));
+    expect(query.compile().sql.endsWith('for update skip locked')).toBe(TEST_DATABASE === 'postgres');
   });
 });

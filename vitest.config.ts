@@ -17,7 +17,7 @@ export const SQLITE_ONLY = [
 ];
 
 /** Tests about PostgreSQL itself (they also need the SQLite side, e.g. schema equivalence), in the postgres matrix only. */
-export const POSTGRES_ONLY = ['test/db/schema-equivalence.test.ts', 'test/startup/postgres-startup-errors.test.ts'];
+export const POSTGRES_ONLY = ['test/db/schema-equivalence.test.ts', 'test/startup/postgres-startup-errors.test.ts', 'test/http/postgres-outage.test.ts'];
 
 export default defineConfig({
   resolve: {

@@ -50,6 +50,8 @@ export function createJobBackend(database: DatabaseConfig, logger: Logger): JobB
   const pool = new pg.Pool(postgresPoolConfig(database, POSTGRES_JOB_POOL_SIZE));
   pool.on('error', (error) => logger.warn({ err: error }, 'job store connection lost; the pool reconnects'));
   const backend = new SerializedPostgresBackend(pool);
+  // The LISTEN connection reports a lost connection as an 'error' event (and reconnects by itself); unheard, it would end the process.
+  backend.notificationChannel?.on('error', (error: unknown) => logger.warn({ err: error }, 'job notification channel error; it reconnects'));
   return {
     backend,
     name: backend.name,

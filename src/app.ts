@@ -4,6 +4,7 @@ import { openDatabase, type MikroORM } from './db/orm.js';
 import { startHttpServer, type HttpServerHandle, type RouteHandler } from './http/server.js';
 import { createSchema } from './graphql/schema.js';
 import { DeliveryRuntime } from './jobs/delivery-runtime.js';
+import { createJobBackend } from './jobs/job-backend.js';
 import { createMetrics } from './metrics/metrics.js';
 import type { WsSessionLimits, WsSessions } from './http/ws-sessions.js';
 import type { Logger } from './lib/logger.js';
@@ -45,7 +46,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
   try {
     if (options.deliver !== false) {
       runtime = new DeliveryRuntime({
-        database: config.database,
+        jobs: await createJobBackend(config.database, logger),
         config: config.delivery,
         allowPrivateDestinations: config.allowPrivateDestinations,
         deliveries: services.deliveryPipeline,

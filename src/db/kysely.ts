@@ -1,6 +1,5 @@
-import { PostgreSqlPlatform } from '@mikro-orm/postgresql';
 import type { EntityManager } from '@mikro-orm/sql';
-import type { Generated, Kysely, SelectQueryBuilder } from 'kysely';
+import { PostgresAdapter, type Generated, type Kysely, type SelectQueryBuilder } from 'kysely';
 
 /*
  * Row types of the tables the hot path writes with set-based SQL (ingest, outbox, delivery,
@@ -105,7 +104,7 @@ export function sqlOf(em: EntityManager): Kysely<HotPathDatabase> {
 
 /** Whether `em` runs on PostgreSQL (for the few statements that differ, e.g. FOR UPDATE SKIP LOCKED). */
 export function isPostgres(em: EntityManager): boolean {
-  return em.getPlatform() instanceof PostgreSqlPlatform;
+  return em.getKysely().getExecutor().adapter instanceof PostgresAdapter;
 }
 
 /**

@@ -1,12 +1,12 @@
 import { Agenda, type Job, type JobWithId } from 'agenda';
-import type { DatabaseConfig, DeliveryConfig } from '../config.js';
+import type { DeliveryConfig } from '../config.js';
 import { createWebhookClient, type WebhookClient } from '../delivery/http-client.js';
 import type { Logger } from '../lib/logger.js';
 import type { DeliverySignals } from '../modules/deliveries/delivery-signals.js';
 import { USER_AGENT, type AttemptFailure, type DeliveryPipeline } from '../modules/deliveries/delivery-pipeline.js';
 import { KeyedSemaphore } from './keyed-semaphore.js';
 import { ParkedAttempts } from './parked-attempts.js';
-import { createJobBackend, type JobBackend } from './job-backend.js';
+import type { JobBackend } from './job-backend.js';
 
 /**
  * The Agenda job that performs the next attempt of one delivery. It carries only which delivery and
@@ -31,8 +31,8 @@ export interface DeliverJobData {
 
 /** Options of the runtime; tests shorten the timing through DeliveryConfig. */
 export interface DeliveryRuntimeOptions {
-  /** The database the jobs are stored in (the application's own: SQLite file or PostgreSQL database). */
-  database: DatabaseConfig;
+  /** Where the jobs are stored (createJobBackend: the application's own SQLite file or PostgreSQL database). */
+  jobs: JobBackend;
   config: DeliveryConfig;
   allowPrivateDestinations: boolean;
   deliveries: DeliveryPipeline;
@@ -74,7 +74,7 @@ export class DeliveryRuntime implements DeliverySignals {
     });
     this.parked = new ParkedAttempts((job) => void this.wake(job));
     this.slots = new KeyedSemaphore(config.webhookConcurrency, (key) => this.parked.wakeNext(key));
-    this.jobs = createJobBackend(options.database, options.logger);
+    this.jobs = options.jobs;
     this.agenda = new Agenda({
       backend: this.jobs.backend,
       name: `audithook-${process.pid}`,

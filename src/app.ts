@@ -5,6 +5,7 @@ import { createRowCounter } from './db/row-counts.js';
 import { startHttpServer, type HttpServerHandle, type RouteHandler } from './http/server.js';
 import { createSchema } from './graphql/schema.js';
 import { DeliveryRuntime } from './jobs/delivery-runtime.js';
+import { createJobBackend } from './jobs/job-backend.js';
 import { createMetrics } from './metrics/metrics.js';
 import type { WsSessionLimits, WsSessions } from './http/ws-sessions.js';
 import type { Logger } from './lib/logger.js';
@@ -39,14 +40,15 @@ export interface AppOptions {
 export async function startApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
   const orm = await openDatabase(config.database, { logger, backgroundCheckpoints: true });
   // One registry per app (never prom-client's global one): tests run several apps in one process.
-  const metrics = createMetrics(orm, { rowCounter: createRowCounter(config.database) });
+  // PostgreSQL counts with one statement on the pool; SQLite on a thread of its own (a count over a large file stalls).
+  const metrics = createMetrics(orm, config.database.kind === 'sqlite' ? { rowCounter: createRowCounter(config.database) } : {});
   const services = createServices(orm, config, { metrics, logger, ...(options.destinationPolicy ? { destinationPolicy: options.destinationPolicy } : {}) });
   let runtime: DeliveryRuntime | null = null;
   let http: HttpServerHandle | null = null;
   try {
     if (options.deliver !== false) {
       runtime = new DeliveryRuntime({
-        databasePath: config.database.path,
+        jobs: await createJobBackend(config.database, logger),
         config: config.delivery,
         allowPrivateDestinations: config.allowPrivateDestinations,
         deliveries: services.deliveryPipeline,
@@ -63,7 +65,15 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         schema,
         services,
         logger,
-        healthCheck: async () => orm.em.getConnection().isConnected(),
+        healthCheck: async () => {
+          const database = await orm.em.getConnection().isConnected().catch(() => false);
+          const jobs = runtime ? await runtime.jobStoreStatus() : null;
+          return {
+            status: database && (jobs?.ok ?? true) ? 'ok' : 'unavailable',
+            database: { kind: config.database.kind, status: database ? 'ok' : 'unavailable' },
+            jobs: jobs ? { backend: jobs.backend, status: jobs.ok ? 'ok' : 'unavailable' } : null,
+          };
+        },
         routes: options.routes ?? [createConsoleRoutes()],
         ws: { maxLifetimeMs: config.wsMaxLifetimeMs, ...options.ws },
         metrics: { metrics, token: config.metricsToken },

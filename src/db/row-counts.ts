@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import type { DatabaseConfig } from '../config.js';
+import type { SqliteDatabaseConfig } from '../config.js';
 
 /** Counts the rows of tables, exactly, without holding up the caller's event loop. */
 export interface RowCounter {
@@ -33,7 +33,7 @@ parentPort.on('message', ({ id, sql }) => {
 const TABLE_NAME = /^[a-z_]+$/;
 
 /** A RowCounter over the SQLite file: one lazily started, unref'd worker thread. */
-export function createRowCounter(database: DatabaseConfig): RowCounter {
+export function createRowCounter(database: SqliteDatabaseConfig): RowCounter {
   let worker: Worker | null = null;
   let nextId = 0;
   const waiting = new Map<number, { resolve: (row: Record<string, unknown>) => void; reject: (error: Error) => void }>();

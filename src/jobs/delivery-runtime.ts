@@ -7,7 +7,7 @@ import { USER_AGENT, type AttemptFailure, type DeliveryPipeline } from '../modul
 import { KeyedSemaphore } from './keyed-semaphore.js';
 import { ParkedAttempts } from './parked-attempts.js';
 import { PRUNE_JOB, PRUNE_LOCK_LIFETIME_MS, runPrune, type RetentionJobOptions } from './retention-job.js';
-import { SqliteBackend } from './sqlite-backend/index.js';
+import type { JobBackend } from './job-backend.js';
 
 /**
  * The Agenda job that performs the next attempt of one delivery. It carries only which delivery and
@@ -34,7 +34,8 @@ export interface DeliverJobData {
 
 /** Options of the runtime; tests shorten the timing through DeliveryConfig. */
 export interface DeliveryRuntimeOptions {
-  databasePath: string;
+  /** Where the jobs are stored (createJobBackend: the application's own SQLite file or PostgreSQL database). */
+  jobs: JobBackend;
   config: DeliveryConfig;
   allowPrivateDestinations: boolean;
   deliveries: DeliveryPipeline;
@@ -46,7 +47,7 @@ export interface DeliveryRuntimeOptions {
 }
 
 /**
- * Runs delivery in this process: Agenda (on our SQLite backend) schedules and retries attempts,
+ * Runs delivery in this process: Agenda (on the job backend of the database, see job-backend.ts) schedules and retries attempts,
  * a per-webhook pump turns outbox events into batches while the webhook has free request slots,
  * and a keyed semaphore caps requests in flight per webhook.
  *
@@ -63,7 +64,7 @@ export class DeliveryRuntime implements DeliverySignals {
   private readonly pumping = new Set<string>();
   /** Deliveries with an attempt running in this process: a second job run for one of them waits its turn. */
   private readonly attempting = new Set<string>();
-  private readonly backend: SqliteBackend;
+  private readonly jobs: JobBackend;
   private readonly pumpAgain = new Set<string>();
   private sweepTimer: NodeJS.Timeout | null = null;
   private stopping = false;
@@ -78,14 +79,9 @@ export class DeliveryRuntime implements DeliverySignals {
     });
     this.parked = new ParkedAttempts((job) => void this.wake(job));
     this.slots = new KeyedSemaphore(config.webhookConcurrency, (key) => this.parked.wakeNext(key));
-    this.backend = new SqliteBackend({
-      path: options.databasePath,
-      autoCheckpoint: false, // src/db's checkpointer thread keeps the shared file's WAL short
-      // Agenda ignores these failures (a run's final state, a completed job's removal), so log them here.
-      onError: (error, context) => options.logger.error({ err: error, ...context }, 'job store write failed'),
-    });
+    this.jobs = options.jobs;
     this.agenda = new Agenda({
-      backend: this.backend,
+      backend: this.jobs.backend,
       name: `audithook-${process.pid}`,
       processEvery: '1 second',
       // No shared cap on running jobs: a deliver job runs only as long as its own webhook's request,
@@ -118,7 +114,7 @@ export class DeliveryRuntime implements DeliverySignals {
 
   /** Starts processing, and finds again whatever a previous process left unfinished. */
   async start(): Promise<void> {
-    await this.backend.connect(); // idempotent; connecting here makes a bad database path a catchable error
+    await this.jobs.connect(); // idempotent; connecting here makes a bad database path a catchable error
     await this.agenda.start();
     // One job record for all processes; `every` updates its interval to this process's setting.
     if (this.options.retention) await this.agenda.every(this.options.retention.config.pruneIntervalMs, PRUNE_JOB);
@@ -138,8 +134,15 @@ export class DeliveryRuntime implements DeliverySignals {
     }
     this.options.logger.debug('agenda drained');
     await this.agenda.stop().catch(() => undefined);
+    await this.jobs.close().catch((error: unknown) => this.options.logger.warn({ err: error }, 'closing the job store failed'));
     this.options.logger.debug('agenda stopped');
     this.client.close();
+  }
+
+  /** For /healthz: which job backend runs and whether it answers. */
+  async jobStoreStatus(): Promise<{ backend: string; ok: boolean }> {
+    const ok = await this.jobs.check().catch(() => false);
+    return { backend: this.jobs.name, ok };
   }
 
   /** DeliverySignals: new events are in a webhook's outbox. */

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 import { collect, startTestServer, waitFor, type TestServer } from '../support/server.js';
 import { subscribeLive } from '../support/subscriptions.js';
+import { JOB_DELIVERY_ID_SQL, quiescent } from '../support/test-database.js';
 
 const REGISTER = `mutation($org: ID!, $input: RegisterWebhookInput!) { registerWebhook(organizationId: $org, input: $input) { id } }`;
 const UPDATE = `mutation($org: ID!, $input: UpdateWebhookInput!) { updateWebhook(organizationId: $org, input: $input) { id url } }`;
@@ -29,21 +30,6 @@ async function newOrg(receiver: Receiver) {
   return { ...org, gql, webhookId: registered.data!.registerWebhook.id as string };
 }
 
-/**
- * True once nothing can send to the webhook any more: no unfinished delivery, no event waiting in its
- * outbox, and no Agenda job for any of its deliveries (a job's row stays until its run has ended).
- * Waiting for this replaces "sleep long enough that a duplicate or a stray retry would have shown up".
- */
-async function quiescent(webhookId: string): Promise<boolean> {
-  const deliveries = server.app.services.deliveryPipeline;
-  if ((await deliveries.unfinished()).some((d) => d.webhookId === webhookId)) return false;
-  if ((await deliveries.webhooksWithPendingEvents()).includes(webhookId)) return false;
-  const rows = await server.app.orm.em.fork().getConnection().execute<{ n: number }[]>(
-    `select count(*) as n from agenda_jobs where json_extract(data, '$.deliveryId') in (select id from deliveries where webhook_id = ?)`,
-    [webhookId],
-  );
-  return rows[0]!.n === 0;
-}
 
 const events = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => ({ action: 'burst_event', actor: { id: `${prefix}-${i}` } }));
 
@@ -89,7 +75,7 @@ describe('batching', () => {
     const receiver = await startReceiver();
     try {
       const { gql, webhookId } = await newOrg(receiver);
-      await waitFor(() => quiescent(webhookId)); // the registration event's delivery is done
+      await waitFor(() => quiescent(server, webhookId)); // the registration event's delivery is done
       receiver.requests.length = 0;
       const recorded: string[] = [];
       for (let i = 0; i < 8; i++) {
@@ -101,7 +87,7 @@ describe('batching', () => {
         if (i % 2 === 1) await waitFor(() => ids.every((id) => receiver.eventIds().includes(id)));
       }
       await waitFor(() => recorded.every((id) => receiver.eventIds().includes(id)));
-      await waitFor(() => quiescent(webhookId)); // no job left that could still send a duplicate
+      await waitFor(() => quiescent(server, webhookId)); // no job left that could still send a duplicate
       const deliveryIds = receiver.requests.map((r) => String(r.headers['webhook-id']));
       expect(new Set(deliveryIds).size).toBe(deliveryIds.length);
       expect(receiver.eventIds().sort()).toEqual([...recorded].sort());
@@ -242,11 +228,11 @@ describe('operator actions', () => {
       // their Agenda jobs are gone too (a job running right now removes itself when it finds CANCELLED)
       const cancelledIds = cancelled.data!.deliveries.edges.map((e: any) => e.node.id);
       await waitFor(async () => {
-        const rows = await server.app.orm.em.fork().getConnection().execute<{ n: number }[]>(
-          `select count(*) as n from agenda_jobs where json_extract(data, '$.deliveryId') in (${cancelledIds.map(() => '?').join(',')})`,
+        const rows = await server.app.orm.em.fork().getConnection().execute<{ n: number | string }[]>(
+          `select count(*) as n from agenda_jobs where ${JOB_DELIVERY_ID_SQL} in (${cancelledIds.map(() => '?').join(',')})`,
           cancelledIds,
         );
-        return rows[0]!.n === 0;
+        return Number(rows[0]!.n) === 0;
       });
       const between = await gql(RECORD_MANY, { inputs: events(2, 'between') });
       const betweenIds: string[] = between.data!.recordAuditEvents.map((e: { id: string }) => e.id);
@@ -255,7 +241,7 @@ describe('operator actions', () => {
       const afterIds: string[] = after.data!.recordAuditEvents.map((e: { id: string }) => e.id);
       await waitFor(() => afterIds.every((id) => second.eventIds().includes(id)));
       // Nothing is left that could reach the removed webhook: no unfinished delivery, outbox row or job.
-      await waitFor(() => quiescent(firstWebhookId));
+      await waitFor(() => quiescent(server, firstWebhookId));
       expect(first.requests.length).toBe(requestsAtRemoval);
       for (const id of [...beforeIds, ...betweenIds]) expect(second.eventIds()).not.toContain(id);
       const stillOpen = await gql(DELIVERIES, { filter: { status: 'RETRYING' } });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { quiescent } from '../support/test-database.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 import { startTestServer, waitFor, type TestServer } from '../support/server.js';
 
@@ -29,17 +30,6 @@ async function newOrg(receiver: Receiver) {
   return { ...org, gql, webhookId: registered.data!.registerWebhook.id as string };
 }
 
-/** Nothing can send to the webhook any more: no unfinished delivery, no waiting event, no job. */
-async function quiescent(webhookId: string): Promise<boolean> {
-  const deliveries = server.app.services.deliveryPipeline;
-  if ((await deliveries.unfinished()).some((d) => d.webhookId === webhookId)) return false;
-  if ((await deliveries.webhooksWithPendingEvents()).includes(webhookId)) return false;
-  const rows = await server.app.orm.em.fork().getConnection().execute<{ n: number }[]>(
-    `select count(*) as n from agenda_jobs where json_extract(data, '$.deliveryId') in (select id from deliveries where webhook_id = ?)`,
-    [webhookId],
-  );
-  return rows[0]!.n === 0;
-}
 
 /** Records one event and waits until the receiver has had it: each call becomes a delivery of its own. */
 async function recordAlone(gql: (q: string, v?: Record<string, unknown>) => Promise<any>, receiver: Receiver, actorId: string): Promise<string> {
@@ -55,12 +45,12 @@ describe('recoverDeliveries', () => {
     const receiver = await startReceiver();
     try {
       const { gql, webhookId } = await newOrg(receiver);
-      await waitFor(() => quiescent(webhookId)); // the registration event went through
+      await waitFor(() => quiescent(server, webhookId)); // the registration event went through
       // The receiver is down for "fail-" events only, so deliveries in between succeed.
       receiver.respond((request) => ({ status: request.body.includes('"fail-') ? 503 : 200 }));
 
       await recordAlone(gql, receiver, 'fail-before');
-      await waitFor(() => quiescent(webhookId));
+      await waitFor(() => quiescent(server, webhookId));
       const [older] = (await gql(FAILED)).data!.deliveries.edges.map((e: any) => e.node);
       expect(older).toBeDefined();
       const since = new Date(Date.parse(older.createdAt) + 1);
@@ -68,7 +58,7 @@ describe('recoverDeliveries', () => {
 
       for (let i = 0; i < 5; i++) await recordAlone(gql, receiver, `fail-${i}`);
       await recordAlone(gql, receiver, 'ok-meanwhile');
-      await waitFor(() => quiescent(webhookId));
+      await waitFor(() => quiescent(server, webhookId));
       const failed: string[] = (await gql(FAILED)).data!.deliveries.edges.map((e: any) => e.node.id).filter((id: string) => id !== older.id);
       expect(failed).toHaveLength(5);
       const succeededMeanwhile = receiver.requests.find((r) => r.body.includes('ok-meanwhile'))!.headers['webhook-id'];
@@ -90,7 +80,7 @@ describe('recoverDeliveries', () => {
       expect(recovered.data!.recoverDeliveries).toBe(5);
 
       await waitFor(() => failed.every((id) => deliveryIdsOf(receiver).includes(id)));
-      await waitFor(() => quiescent(webhookId));
+      await waitFor(() => quiescent(server, webhookId));
       for (const id of failed) {
         const delivery = (await gql(DELIVERY, { id })).data!.delivery;
         expect(delivery).toMatchObject({ status: 'SUCCEEDED', attemptCount: 1 }); // a fresh round, as redeliver starts one
@@ -125,10 +115,10 @@ describe('recoverDeliveries', () => {
     const receiver = await startReceiver();
     try {
       const { gql, webhookId } = await newOrg(receiver);
-      await waitFor(() => quiescent(webhookId));
+      await waitFor(() => quiescent(server, webhookId));
       receiver.respond(() => ({ status: 500 }));
       await recordAlone(gql, receiver, 'fail-kept');
-      await waitFor(() => quiescent(webhookId));
+      await waitFor(() => quiescent(server, webhookId));
       const failedBefore = (await gql(FAILED)).data!.deliveries.edges;
       expect(failedBefore).toHaveLength(1);
 

@@ -1,4 +1,4 @@
-import type { MikroORM } from '@mikro-orm/sqlite';
+import type { MikroORM } from '@mikro-orm/sql';
 import { sqlOf } from '../../db/kysely.js';
 
 /** Delivery statuses that still owe an attempt (the deliveries module's values; this module does not import it). */

@@ -1,4 +1,4 @@
-import type { MikroORM } from '@mikro-orm/sqlite';
+import type { MikroORM } from '@mikro-orm/sql';
 import { dateOf, sqlOf } from '../../db/kysely.js';
 import { buildPayload, type PayloadEvent } from '../../delivery/payload.js';
 import { isId } from '../../lib/ids.js';

@@ -1,4 +1,4 @@
-import type { MikroORM } from '@mikro-orm/sqlite';
+import type { MikroORM } from '@mikro-orm/sql';
 import { sqlOf } from '../../db/kysely.js';
 import { DeliveryStatus } from './delivery.entity.js';
 

@@ -1,5 +1,5 @@
-import type { EntityManager, MikroORM } from '@mikro-orm/sqlite';
-import { dateOf, sqlOf } from '../../db/kysely.js';
+import type { EntityManager, MikroORM } from '@mikro-orm/sql';
+import { dateOf, skippingLockedRows, sqlOf } from '../../db/kysely.js';
 import type { EventQueue } from '../audit-events/audit-event.service.js';
 import type { DisabledBuffer } from '../webhooks/webhook-disabling.js';
 import { WebhookStatus } from '../webhooks/webhook.entity.js';
@@ -33,21 +33,25 @@ export class OutboxService implements EventQueue, DisabledBuffer {
   /**
    * Takes up to `max` of a webhook's oldest waiting events out of the outbox in one statement, inside
    * the caller's transaction (the one that creates their delivery), so each event lands in exactly one
-   * delivery. Nothing is taken while the webhook is DISABLED (checked in the same statement).
+   * delivery; concurrent claimers (other workers) skip the rows one of them holds, so none waits.
+   * Nothing is taken while the webhook is DISABLED (checked in the same statement).
    */
   async claim(em: EntityManager, webhookId: string, max: number): Promise<ClaimedEvent[]> {
     const db = sqlOf(em);
+    const claimable = skippingLockedRows(em);
     const rows = await db
       .deleteFrom('pending_events')
       .where('event_id', 'in', (eb) =>
-        eb
-          .selectFrom('pending_events')
-          .select('event_id')
-          .where('webhook_id', '=', webhookId)
-          .where((w) => w.exists(w.selectFrom('webhooks').select('webhooks.id').where('webhooks.id', '=', webhookId).where('webhooks.status', '=', WebhookStatus.ACTIVE)))
-          .orderBy('enqueued_at')
-          .orderBy('event_id')
-          .limit(max),
+        claimable(
+          eb
+            .selectFrom('pending_events')
+            .select('event_id')
+            .where('webhook_id', '=', webhookId)
+            .where((w) => w.exists(w.selectFrom('webhooks').select('webhooks.id').where('webhooks.id', '=', webhookId).where('webhooks.status', '=', WebhookStatus.ACTIVE)))
+            .orderBy('enqueued_at')
+            .orderBy('event_id')
+            .limit(max),
+        ),
       )
       .returning(['event_id', 'enqueued_at'])
       .execute();

@@ -1,4 +1,4 @@
-import type { EntityManager, MikroORM } from '@mikro-orm/sqlite';
+import type { EntityManager, MikroORM } from '@mikro-orm/sql';
 import { dateOf, sqlOf } from '../../db/kysely.js';
 import { redactUrl } from '../../lib/redact-url.js';
 import { noMetrics, type ServiceMetrics } from '../../metrics/metrics.js';

@@ -1,9 +1,13 @@
 import 'reflect-metadata';
 import type { Config } from './config.js';
 import { openDatabase, type MikroORM } from './db/orm.js';
+import { sqlOf } from './db/kysely.js';
+import { InProcessNotifications, type Notifications } from './db/notifications.js';
+import { startProbeServer } from './http/probe-server.js';
 import { startHttpServer, type HttpServerHandle, type RouteHandler } from './http/server.js';
 import { createSchema } from './graphql/schema.js';
-import { DeliveryRuntime } from './jobs/delivery-runtime.js';
+import { DeliveryRuntime, type JobStore } from './jobs/delivery-runtime.js';
+import { SqliteBackend } from './jobs/sqlite-backend/index.js';
 import { createMetrics } from './metrics/metrics.js';
 import type { WsSessionLimits, WsSessions } from './http/ws-sessions.js';
 import type { Logger } from './lib/logger.js';
@@ -13,18 +17,20 @@ import { createConsoleRoutes } from './web/console-routes.js';
 
 /** A running audithook: the HTTP/WebSocket server, the database and the delivery runtime. */
 export interface App {
+  /** The GraphQL URL; for a worker, the base URL of its /healthz and /metrics. */
   url: string;
   port: number;
   orm: MikroORM;
   services: Services;
-  /** Open WebSocket connections of this process. */
-  wsSessions: WsSessions;
+  /** Open WebSocket connections of this process (null for a worker, which serves none). */
+  wsSessions: WsSessions | null;
   /** Stops accepting, finishes requests in flight, stops delivery, closes the database. */
   stop(): Promise<void>;
 }
 
 /** Knobs for embedding (tests): run without delivery, or replace the URL resolver. */
 export interface AppOptions {
+  /** false: no job layer at all (tests of the API alone); the role decides the rest. */
   deliver?: boolean;
   destinationPolicy?: Partial<DestinationPolicy>;
   /** Replaces DNS for delivery connections (tests simulate a DNS answer that changed after registration). */
@@ -37,15 +43,28 @@ export interface AppOptions {
 /** The composition root: the only place that wires database, services, jobs and GraphQL together. */
 export async function startApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
   const orm = await openDatabase(config.database, { logger });
-  // One registry per app (never prom-client's global one): tests run several apps in one process.
-  const metrics = createMetrics(orm);
-  const services = createServices(orm, config, { metrics, ...(options.destinationPolicy ? { destinationPolicy: options.destinationPolicy } : {}) });
+  const workerId = `audithook-${config.role}-${process.pid}`;
+  let notifications: Notifications | null = null;
   let runtime: DeliveryRuntime | null = null;
   let http: HttpServerHandle | null = null;
+  let probe: Awaited<ReturnType<typeof startProbeServer>> | null = null;
   try {
+    notifications = await openNotifications(config, logger);
+    // One registry per app (never prom-client's global one): tests run several apps in one process.
+    const metrics = createMetrics(orm);
+    const services = createServices(orm, config, {
+      metrics,
+      notifications,
+      logger,
+      ...(options.destinationPolicy ? { destinationPolicy: options.destinationPolicy } : {}),
+    });
     if (options.deliver !== false) {
       runtime = new DeliveryRuntime({
-        databasePath: config.database.path,
+        jobStore: jobStoreOf(config, logger),
+        db: () => sqlOf(orm.em.fork()),
+        notifications,
+        deliver: config.role !== 'api',
+        workerId,
         config: config.delivery,
         allowPrivateDestinations: config.allowPrivateDestinations,
         deliveries: services.deliveryPipeline,
@@ -55,42 +74,82 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       services.setDeliverySignals(runtime);
       await runtime.start();
     }
-    const schema = await createSchema();
-    http = await startHttpServer(
-      {
-        schema,
-        services,
-        logger,
-        healthCheck: async () => orm.em.getConnection().isConnected(),
-        routes: options.routes ?? [createConsoleRoutes()],
-        ws: { maxLifetimeMs: config.wsMaxLifetimeMs, ...options.ws },
-        metrics: { metrics, token: config.metricsToken },
-      },
-      { host: config.host, port: config.port },
-    );
+    const healthCheck = async () => orm.em.getConnection().isConnected();
+    if (config.role === 'worker') {
+      probe = await startProbeServer({ logger, healthCheck, metrics: { metrics, token: config.metricsToken } }, { host: config.host, port: config.port });
+    } else {
+      await services.deliveries.feed.listen();
+      const schema = await createSchema();
+      http = await startHttpServer(
+        {
+          schema,
+          services,
+          logger,
+          healthCheck,
+          routes: options.routes ?? [createConsoleRoutes()],
+          ws: { maxLifetimeMs: config.wsMaxLifetimeMs, ...options.ws },
+          metrics: { metrics, token: config.metricsToken },
+        },
+        { host: config.host, port: config.port },
+      );
+    }
+    return running({ orm, services, http, probe, runtime, notifications, logger });
   } catch (error) {
+    await http?.close().catch(() => undefined);
+    await probe?.close().catch(() => undefined);
     await runtime?.stop(0).catch(() => undefined);
+    await notifications?.close().catch(() => undefined);
     await orm.close(true);
     throw error;
   }
-  const server = http;
+}
+
+/** The App of started parts, with the stop order: stop accepting, finish deliveries, close the database. */
+function running(parts: {
+  orm: MikroORM;
+  services: Services;
+  http: HttpServerHandle | null;
+  probe: Awaited<ReturnType<typeof startProbeServer>> | null;
+  runtime: DeliveryRuntime | null;
+  notifications: Notifications;
+  logger: Logger;
+}): App {
+  const { orm, services, http, probe, runtime, notifications, logger } = parts;
   let stopping: Promise<void> | null = null;
   return {
-    url: server.url,
-    port: server.port,
+    url: http?.url ?? probe!.url,
+    port: http?.port ?? probe!.port,
     orm,
     services,
-    wsSessions: server.sessions,
+    wsSessions: http?.sessions ?? null,
     stop() {
       stopping ??= (async () => {
-        await server.close();
+        await http?.close();
+        await probe?.close();
         logger.debug('http server closed');
+        await services.deliveries.feed.stopListening().catch(() => undefined);
         await runtime?.stop();
         logger.debug('delivery stopped');
+        await notifications.close();
         await orm.close(true);
         logger.debug('database closed');
       })();
       return stopping;
     },
   };
+}
+
+/** The notification port for the configured database: in-process for SQLite. */
+async function openNotifications(_config: Config, _logger: Logger): Promise<Notifications> {
+  return new InProcessNotifications();
+}
+
+/** The job store for the configured database. */
+function jobStoreOf(config: Config, logger: Logger): JobStore {
+  const backend = new SqliteBackend({
+    path: config.database.path,
+    // Agenda ignores these failures (a run's final state, a completed job's removal), so log them here.
+    onError: (error, context) => logger.error({ err: error, ...context }, 'job store write failed'),
+  });
+  return { backend, connect: () => backend.connect() };
 }

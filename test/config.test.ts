@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { ConfigError, loadConfig, parseServeRole } from '../src/config.js';
 
 const made: string[] = [];
 /** A fresh temp folder, removed after the file's tests. */
@@ -41,9 +41,18 @@ describe('loadConfig', () => {
     [{ AUDITHOOK_RETRY_DELAYS: '5s,5m' }, /AUDITHOOK_RETRY_DELAYS: expected three/],
     [{ AUDITHOOK_REQUEST_TIMEOUT: 'soon' }, /AUDITHOOK_REQUEST_TIMEOUT: expected a duration/],
     [{ AUDITHOOK_WEBHOOK_CONCURRENCY: '0' }, /AUDITHOOK_WEBHOOK_CONCURRENCY/],
+    [{ AUDITHOOK_ROLE: 'scheduler' }, /AUDITHOOK_ROLE: expected one of all, api, worker/],
   ])('refuses %o naming the variable', (env, message) => {
     expect(() => loadConfig(env as Record<string, string>, dir())).toThrow(ConfigError);
     expect(() => loadConfig(env as Record<string, string>, dir())).toThrow(message);
+  });
+
+  it('reads AUDITHOOK_ROLE in any case, default all', () => {
+    expect(loadConfig({}, dir()).role).toBe('all');
+    expect(loadConfig({ AUDITHOOK_ROLE: 'API' }, dir()).role).toBe('api');
+    expect(loadConfig({ AUDITHOOK_ROLE: ' Worker ' }, dir()).role).toBe('worker');
+    expect(parseServeRole('WORKER')).toBe('worker');
+    expect(parseServeRole('both')).toBeNull();
   });
 
   it('reads previous secret keys, one or several separated by commas', () => {

@@ -1,20 +1,35 @@
-import { Agenda, type Job, type JobWithId } from 'agenda';
+import { Agenda, type AgendaBackend, type Job, type JobWithId } from 'agenda';
+import type { Kysely } from 'kysely';
 import type { DeliveryConfig } from '../config.js';
+import { NotificationChannels, type Notifications } from '../db/notifications.js';
 import { createWebhookClient, type WebhookClient } from '../delivery/http-client.js';
 import type { Logger } from '../lib/logger.js';
 import type { DeliverySignals } from '../modules/deliveries/delivery-signals.js';
 import { USER_AGENT, type AttemptFailure, type DeliveryPipeline } from '../modules/deliveries/delivery-pipeline.js';
-import { KeyedSemaphore } from './keyed-semaphore.js';
 import { ParkedAttempts } from './parked-attempts.js';
-import { SqliteBackend } from './sqlite-backend/index.js';
+import { WebhookSlots } from './webhook-slots.js';
 
 /**
  * The Agenda job that performs the next attempt of one delivery. It carries only which delivery and
  * (as Agenda's nextRunAt) when: the attempt number and status are the delivery's own history.
  */
 export const DELIVER_JOB = 'deliver-webhook';
-/** How often the outbox is swept for events whose in-process signal was lost (crash, other process). */
+/** How often the outbox is swept for events whose notification was lost (crash, reconnect, another process on SQLite). */
 const SWEEP_INTERVAL_MS = 5_000;
+/** The sweep of a worker that hears no notifications from api processes (SQLite): it is their only signal. */
+const SILENT_SWEEP_INTERVAL_MS = 1_000;
+/**
+ * How long a job stays locked by a worker that stopped touching it: a worker killed mid-request has
+ * its jobs taken over by another after this. A running attempt touches its lock every
+ * LOCK_TOUCH_INTERVAL_MS, so a request may take longer than this.
+ */
+export const LOCK_LIFETIME_MS = 10_000;
+/** How often a running attempt renews its job's lock. */
+const LOCK_TOUCH_INTERVAL_MS = 3_000;
+/** A slot lease outlives the longest request by this much before a dead holder's slot is free again. */
+const SLOT_LEASE_MARGIN_MS = 5_000;
+/** How often finished deliver jobs that their run failed to remove are swept from the job store. */
+const LEFTOVER_SWEEP_INTERVAL_MS = 60_000;
 /** How long SIGTERM waits for requests in flight before leaving them to the next start. */
 export const SHUTDOWN_GRACE_MS = 10_000;
 /**
@@ -29,9 +44,23 @@ export interface DeliverJobData {
   webhookId: string;
 }
 
+/** The job store: `createJobBackend`'s answer (our SQLite backend or the PostgreSQL one). */
+export interface JobStore {
+  backend: AgendaBackend;
+  /** Idempotent; connecting first makes an unreachable store a catchable start-up error. */
+  connect(): Promise<void>;
+}
+
 /** Options of the runtime; tests shorten the timing through DeliveryConfig. */
 export interface DeliveryRuntimeOptions {
-  databasePath: string;
+  jobStore: JobStore;
+  /** Kysely on the application database, for the per-webhook slot leases. */
+  db: () => Kysely<any>;
+  notifications: Notifications;
+  /** false (role api): jobs are saved and workers notified, but this process runs no job and sends nothing. */
+  deliver: boolean;
+  /** This process's identity in logs and job locks (e.g. audithook-<pid>). */
+  workerId: string;
   config: DeliveryConfig;
   allowPrivateDestinations: boolean;
   deliveries: DeliveryPipeline;
@@ -53,14 +82,15 @@ export interface DeliveryRuntimeOptions {
 export class DeliveryRuntime implements DeliverySignals {
   private readonly agenda: Agenda;
   private readonly client: WebhookClient;
-  private readonly slots: KeyedSemaphore;
+  private readonly slots: WebhookSlots;
   private readonly parked: ParkedAttempts<Job<DeliverJobData>>;
   private readonly pumping = new Set<string>();
   /** Deliveries with an attempt running in this process: a second job run for one of them waits its turn. */
   private readonly attempting = new Set<string>();
-  private readonly backend: SqliteBackend;
   private readonly pumpAgain = new Set<string>();
-  private sweepTimer: NodeJS.Timeout | null = null;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly unsubscribe: (() => Promise<void>)[] = [];
+  private processing = false;
   private stopping = false;
 
   constructor(private readonly options: DeliveryRuntimeOptions) {
@@ -72,27 +102,24 @@ export class DeliveryRuntime implements DeliverySignals {
       ...(options.resolveHost ? { resolveHost: options.resolveHost } : {}),
     });
     this.parked = new ParkedAttempts((job) => void this.wake(job));
-    this.slots = new KeyedSemaphore(config.webhookConcurrency, (key) => this.parked.wakeNext(key));
-    this.backend = new SqliteBackend({
-      path: options.databasePath,
-      // Agenda ignores these failures (a run's final state, a completed job's removal), so log them here.
-      onError: (error, context) => options.logger.error({ err: error, ...context }, 'job store write failed'),
-    });
+    this.slots = new WebhookSlots(options.db, config.webhookConcurrency, config.requestTimeoutMs + SLOT_LEASE_MARGIN_MS, (webhookId) => this.slotReleased(webhookId));
     this.agenda = new Agenda({
-      backend: this.backend,
-      name: `audithook-${process.pid}`,
+      backend: options.jobStore.backend,
+      name: options.workerId,
       processEvery: '1 second',
       // No shared cap on running jobs: a deliver job runs only as long as its own webhook's request,
       // and those are capped per webhook (this.slots). A shared cap let hanging receivers starve the rest.
       defaultConcurrency: Number.POSITIVE_INFINITY,
       maxConcurrency: Number.POSITIVE_INFINITY,
-      // A job locked by a process that died becomes runnable again after this long.
-      defaultLockLifetime: config.requestTimeoutMs * 2 + 5_000,
+      // A job locked by a process that died becomes runnable again after this long (running ones are touched).
+      defaultLockLifetime: LOCK_LIFETIME_MS,
     } as ConstructorParameters<typeof Agenda>[0]);
     this.agenda.define<DeliverJobData>(DELIVER_JOB, (job) => this.runDeliverJob(job), {
       concurrency: Number.POSITIVE_INFINITY,
-      lockLimit: 0, // no limit: a locked job either sends (capped per webhook) or parks at once
-      lockLifetime: config.requestTimeoutMs * 2 + 5_000,
+      // No limit, and nothing waits locked: with unbounded concurrency a locked job runs at once (it sends,
+      // capped per webhook, or parks and ends), and Agenda locks ahead only jobs due within processEvery.
+      lockLimit: 0,
+      lockLifetime: LOCK_LIFETIME_MS,
       removeOnComplete: true,
     });
     this.agenda.on('error', (error: unknown) => options.logger.error({ err: error }, 'agenda error'));
@@ -103,33 +130,70 @@ export class DeliveryRuntime implements DeliverySignals {
     });
   }
 
-  /** Starts processing, and finds again whatever a previous process left unfinished. */
+  /**
+   * Delivering: starts processing, listens for queued events and freed slots of other processes,
+   * and finds again whatever a previous process left unfinished. Not delivering (role api): only
+   * connects, so jobs can be saved (the job store's channel tells the workers).
+   */
   async start(): Promise<void> {
-    await this.backend.connect(); // idempotent; connecting here makes a bad database path a catchable error
+    const { jobStore, notifications, deliver } = this.options;
+    await jobStore.connect(); // idempotent; connecting here makes a bad database a catchable error
+    if (!deliver) {
+      // Agenda connects its notification channel only in start(); an api process publishes on it without processing.
+      await jobStore.backend.notificationChannel?.connect();
+      return;
+    }
+    await this.slots.ensureTable();
     await this.agenda.start();
+    this.processing = true;
+    // Payloads are "<sender> <webhook id>"; a process has already acted on what it sent itself.
+    const fromOthers = (handler: (webhookId: string) => void) => (payload: string) => {
+      const [from, webhookId] = payload.split(' ');
+      if (from !== this.options.workerId && webhookId) handler(webhookId);
+    };
+    this.unsubscribe.push(await notifications.subscribe(NotificationChannels.eventsQueued, fromOthers((webhookId) => void this.pump(webhookId))));
+    this.unsubscribe.push(await notifications.subscribe(NotificationChannels.slotReleased, fromOthers((webhookId) => this.parked.wakeNext(webhookId))));
     await this.recover();
-    this.sweepTimer = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
-    this.sweepTimer.unref();
+    const sweepMs = notifications.crossProcess ? SWEEP_INTERVAL_MS : SILENT_SWEEP_INTERVAL_MS;
+    this.timers.push(setInterval(() => void this.sweep(), sweepMs), setInterval(() => void this.removeLeftoverJobs(), LEFTOVER_SWEEP_INTERVAL_MS));
+    for (const timer of this.timers) timer.unref();
   }
 
-  /** Stops taking jobs, waits up to the grace period for requests in flight, then lets go of the rest. */
+  /**
+   * Stops taking jobs and hands back at once the jobs locked but not started (another worker takes them
+   * now, not after the lock lifetime), waits up to the grace period for requests in flight, then lets go.
+   */
   async stop(graceMs: number = SHUTDOWN_GRACE_MS): Promise<void> {
     this.stopping = true;
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
-    try {
-      await this.agenda.drain(graceMs);
-    } catch (error) {
-      this.options.logger.warn({ err: error }, 'delivery drain did not finish in time; unfinished deliveries resume at next start');
+    for (const timer of this.timers) clearInterval(timer);
+    for (const unsubscribe of this.unsubscribe.splice(0)) await unsubscribe().catch(() => undefined);
+    if (this.processing) {
+      await this.unlockWaitingJobs();
+      try {
+        await this.agenda.drain(graceMs);
+      } catch (error) {
+        this.options.logger.warn({ err: error }, 'delivery drain did not finish in time; unfinished deliveries resume at next start');
+      }
+      this.options.logger.debug('agenda drained');
+    } else {
+      await this.options.jobStore.backend.notificationChannel?.disconnect().catch(() => undefined);
+      await this.options.jobStore.backend.disconnect().catch(() => undefined);
     }
-    this.options.logger.debug('agenda drained');
     await this.agenda.stop().catch(() => undefined);
     this.options.logger.debug('agenda stopped');
     this.client.close();
   }
 
-  /** DeliverySignals: new events are in a webhook's outbox. */
+  /**
+   * DeliverySignals: new events are in a webhook's outbox. A delivering process pumps it at once; the
+   * notification reaches every worker (PostgreSQL), whichever process recorded the events.
+   */
   eventsQueued(webhookId: string): void {
-    void this.pump(webhookId);
+    if (this.processing) void this.pump(webhookId);
+    if (this.processing && !this.options.notifications.crossProcess) return; // nobody else would hear it
+    this.options.notifications.publish(NotificationChannels.eventsQueued, `${this.options.workerId} ${webhookId}`).catch((error: unknown) => {
+      this.options.logger.warn({ err: error, webhookId }, 'could not notify workers of queued events; their sweep finds them');
+    });
   }
 
   /** DeliverySignals: a delivery needs an attempt at runAt (pump, test, redeliver). */
@@ -164,27 +228,68 @@ export class DeliveryRuntime implements DeliverySignals {
       return;
     }
     const key = webhookId || deliveryId;
-    const release = this.slots.tryAcquire(key);
-    if (!release) {
-      // Every slot of this webhook is busy: never wait here (that would hold Agenda for everyone).
-      // No attempt is made or counted; the next release of this webhook's slot wakes the job.
+    const slot = await this.slots.tryAcquire(key, deliveryId);
+    if (!slot.taken && slot.attempting) {
+      // Another worker is attempting this delivery (it took over an expired lock, or this one did): try again shortly.
+      job.schedule(new Date(Date.now() + 1_000));
+      return;
+    }
+    if (!slot.taken) {
+      // Every slot of this webhook is busy, in any worker: never wait here (that would hold Agenda for
+      // everyone). No attempt is made or counted; the next release of this webhook's slot wakes the job.
       this.parked.park(key, deliveryId, job);
       job.schedule(new Date(Date.now() + PARKED_RECHECK_MS)); // Agenda saves it as the run ends
       return;
     }
     this.parked.forget(deliveryId);
     this.attempting.add(deliveryId);
+    // A request may outlast the lock lifetime: keep the lock, so no other worker takes the job meanwhile.
+    const touch = setInterval(() => void job.touch().catch(() => undefined), LOCK_TOUCH_INTERVAL_MS);
     let result;
     try {
       result = await this.options.deliveries.attempt(deliveryId, (request) => this.client.send(request));
     } finally {
-      release();
+      clearInterval(touch);
       this.attempting.delete(deliveryId);
+      await slot.release().catch((error: unknown) => this.options.logger.warn({ err: error, webhookId }, 'could not release a request slot; its lease expires'));
     }
+    if (result.attemptId) this.options.logger.debug({ deliveryId, attemptId: result.attemptId, worker: this.options.workerId }, 'attempt recorded');
     if (!result.ok && result.failure) this.logFailure(deliveryId, result.failure, result.retryAt);
     // Agenda saves the run's end with this nextRunAt (and keeps the job); without one it removes it.
     if (!result.ok && result.retryAt) job.schedule(result.retryAt);
     if (webhookId) void this.pump(webhookId); // a slot freed: the next batch may go
+  }
+
+  /** A slot of `webhookId` was released here: wake a parked job here, and tell the other workers. */
+  private slotReleased(webhookId: string): void {
+    this.parked.wakeNext(webhookId);
+    if (!this.options.notifications.crossProcess) return;
+    this.options.notifications.publish(NotificationChannels.slotReleased, `${this.options.workerId} ${webhookId}`).catch(() => undefined);
+  }
+
+  /** Hands back the jobs this process locked ahead but has not started, so another worker runs them now. */
+  private async unlockWaitingJobs(): Promise<void> {
+    try {
+      const processor = (this.agenda as unknown as { jobProcessor?: { stop(): { attrs: { _id: unknown } }[] } }).jobProcessor;
+      const waiting = processor?.stop() ?? [];
+      const ids = waiting.map((job) => job.attrs._id).filter((id) => id !== undefined);
+      if (ids.length > 0) await this.options.jobStore.backend.repository.unlockJobs(ids as never);
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'could not hand back waiting jobs; they run after the lock lifetime');
+    }
+  }
+
+  /** Finished deliver jobs that their run's removal missed (a crash between finish and remove) are deleted. */
+  private async removeLeftoverJobs(): Promise<void> {
+    try {
+      // Only runs that ended a while ago: a job being re-saved right now (a redelivery) is left alone.
+      const endedBefore = Date.now() - LEFTOVER_SWEEP_INTERVAL_MS;
+      const { jobs } = await this.agenda.queryJobs({ name: DELIVER_JOB, state: 'completed', limit: 500 });
+      const ids = jobs.filter((job) => job.lastFinishedAt && new Date(job.lastFinishedAt).getTime() < endedBefore).map((job) => String(job._id));
+      if (ids.length > 0) await this.agenda.cancel({ ids });
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'could not sweep finished jobs');
+    }
   }
 
   /** Runs a parked job now: a slot of its webhook was released. Saving the job notifies Agenda at once. */

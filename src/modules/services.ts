@@ -1,5 +1,7 @@
 import type { MikroORM } from '@mikro-orm/sqlite';
 import type { Config } from '../config.js';
+import { InProcessNotifications, type Notifications } from '../db/notifications.js';
+import type { Logger } from '../lib/logger.js';
 import { SecretBox } from '../lib/secret-box.js';
 import { noMetrics, type ServiceMetrics } from '../metrics/metrics.js';
 import { ApiTokenService } from './api-tokens/api-token.service.js';
@@ -30,7 +32,11 @@ export interface Services {
 }
 
 /** Wires services together; the only place that knows their constructors. */
-export function createServices(orm: MikroORM, config: Config, overrides: { destinationPolicy?: Partial<DestinationPolicy>; metrics?: ServiceMetrics } = {}): Services {
+export function createServices(
+  orm: MikroORM,
+  config: Config,
+  overrides: { destinationPolicy?: Partial<DestinationPolicy>; metrics?: ServiceMetrics; notifications?: Notifications; logger?: Logger } = {},
+): Services {
   const metrics = overrides.metrics ?? noMetrics;
   let signals: DeliverySignals = noDeliverySignals;
   const currentSignals = () => signals;
@@ -39,7 +45,12 @@ export function createServices(orm: MikroORM, config: Config, overrides: { desti
   const auditEvents = new AuditEventService(orm, outbox, currentSignals, metrics);
   const apiTokens = new ApiTokenService(orm, auditEvents);
   const organizations = new OrganizationService(orm, apiTokens);
-  const feed = new AttemptFeed();
+  let deliveries: DeliveryReadModel | null = null;
+  const feed = new AttemptFeed(
+    overrides.notifications ?? new InProcessNotifications(),
+    (attemptId) => deliveries!.attemptById(attemptId),
+    (error, context) => overrides.logger?.warn({ err: error, context }, 'live attempt notification failed; the attempt is stored'),
+  );
   let pipeline: DeliveryPipeline | null = null;
   const webhooks = new WebhookService(
     orm,
@@ -48,7 +59,7 @@ export function createServices(orm: MikroORM, config: Config, overrides: { desti
     { allowHttp: config.allowHttp, allowPrivateDestinations: config.allowPrivateDestinations, ...overrides.destinationPolicy },
     () => pipeline!,
   );
-  const deliveries = new DeliveryReadModel(orm, auditEvents, feed);
+  deliveries = new DeliveryReadModel(orm, auditEvents, feed);
   pipeline = new DeliveryPipeline(orm, config.delivery, webhooks, outbox, deliveries, feed, currentSignals, metrics);
   return {
     organizations,

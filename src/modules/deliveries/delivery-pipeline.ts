@@ -33,10 +33,14 @@ export interface AttemptFailure {
 }
 
 /** What one attempt came to, as a value: done, or when to try again. */
-export type AttemptResult =
+export type AttemptResult = (
   | { ok: true }
   | { ok: false; retryAt: Date; failure?: AttemptFailure }
-  | { ok: false; retryAt: null; reason: 'exhausted' | 'finished' | 'cancelled' | 'missing'; failure?: AttemptFailure };
+  | { ok: false; retryAt: null; reason: 'exhausted' | 'finished' | 'cancelled' | 'missing'; failure?: AttemptFailure }
+) & {
+  /** The attempt recorded by this run, if it recorded one (the job layer logs it with the worker's identity). */
+  attemptId?: string;
+};
 
 /** Sends one request; the job layer passes its process-wide HTTP client in. */
 export type SendRequest = (request: WebhookRequest) => Promise<SendOutcome>;
@@ -214,6 +218,13 @@ export class DeliveryPipeline implements DeliveryCancellation {
         .where('attempt_count', '=', delivery.attemptCount)
         .executeTakeFirst();
       const applied = Number(updated.numUpdatedRows) === 1;
+      if (!applied) {
+        // Another process recorded this attempt number meanwhile (its job lock had expired): record
+        // nothing, so no delivery ever has two attempts of one number. A cancelled delivery keeps the
+        // record of the request that was sent.
+        const current = await db.selectFrom('deliveries').select('status').where('id', '=', delivery.id).executeTakeFirst();
+        if (current && current.status !== DeliveryStatus.CANCELLED) return null;
+      }
       const attempt = Object.assign(new DeliveryAttempt(), {
         id: newId('att'),
         delivery: delivery.id,
@@ -237,13 +248,15 @@ export class DeliveryPipeline implements DeliveryCancellation {
         .execute();
       return { attempt, updated: applied, status };
     });
+    if (!committed) return { ok: false, retryAt: null, reason: 'finished' };
     const { attempt } = committed;
+    const attemptId = attempt.id;
     this.metrics.attemptFinished(attempt.outcome, attempt.error, attempt.durationMs);
     if (committed.updated && committed.status !== DeliveryStatus.RETRYING) this.metrics.deliveryFinished(delivery.kind, committed.status);
     this.feed.publish(attempt);
-    if (!committed.updated) return { ok: false, retryAt: null, reason: 'cancelled', ...(failure ? { failure } : {}) };
-    if (outcome.ok) return { ok: true };
-    return nextAttemptAt ? { ok: false, retryAt: nextAttemptAt, failure: failure! } : { ok: false, retryAt: null, reason: 'exhausted', failure: failure! };
+    if (!committed.updated) return { ok: false, retryAt: null, reason: 'cancelled', attemptId, ...(failure ? { failure } : {}) };
+    if (outcome.ok) return { ok: true, attemptId };
+    return nextAttemptAt ? { ok: false, retryAt: nextAttemptAt, failure: failure!, attemptId } : { ok: false, retryAt: null, reason: 'exhausted', failure: failure!, attemptId };
   }
 
   /** Counts deliveries cancelled with their webhook, by kind, once that cancellation committed (a rare path: one grouped read). */

@@ -1,0 +1,69 @@
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll } from 'vitest';
+
+/**
+ * Which database the suite runs on: SQLite files in temp folders (the default), or throwaway
+ * PostgreSQL databases when AUDITHOOK_TEST_DATABASE=postgres (the `postgres` vitest project).
+ */
+export const TEST_DATABASE: 'sqlite' | 'postgres' = process.env.AUDITHOOK_TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite';
+
+/** The PostgreSQL server the postgres matrix uses: 127.0.0.1:5432, user postgres, trust authentication. */
+export const TEST_POSTGRES_ADMIN_URL = process.env.AUDITHOOK_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** Names of throwaway databases: the creating process's pid comes first, so a later run can drop what a crashed one left. */
+export const TEST_DATABASE_PREFIX = 'audithook_t_';
+
+const made = new Map<string, Promise<string>>();
+let counter = 0;
+
+/** A connection to the admin database, for CREATE/DROP DATABASE and test-side inspection. */
+export async function adminClient(): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: TEST_POSTGRES_ADMIN_URL });
+  await client.connect();
+  return client;
+}
+
+/** A fresh, empty PostgreSQL database; returns its URL. Dropped when the test file ends. */
+export async function createPostgresDatabase(): Promise<string> {
+  const name = `${TEST_DATABASE_PREFIX}${process.pid}_${++counter}_${Math.random().toString(36).slice(2, 8)}`;
+  const client = await adminClient();
+  try {
+    await client.query(`create database "${name}"`);
+  } finally {
+    await client.end();
+  }
+  created.push(name);
+  const url = new URL(TEST_POSTGRES_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return url.href;
+}
+
+const created: string[] = [];
+// Registered once per test file (this module is evaluated once per file), before the file's own hooks,
+// so it runs after them: servers are stopped by then; FORCE ends any connection a failed test left open.
+afterAll(async () => {
+  if (created.length === 0) return;
+  const client = await adminClient();
+  try {
+    for (const name of created.splice(0)) await client.query(`drop database if exists "${name}" with (force)`);
+  } finally {
+    await client.end();
+  }
+  made.clear();
+});
+
+/**
+ * The DATABASE_URL of a test's data: `sqlite:<dir>/<file>` on SQLite; on PostgreSQL a throwaway
+ * database, the same one for the same dir and file (a restart on one data folder finds its data).
+ */
+export function testDatabaseUrl(dir: string, file = 'audithook.db'): Promise<string> {
+  if (TEST_DATABASE === 'sqlite') return Promise.resolve(`sqlite:${join(dir, file)}`);
+  const key = join(dir, file);
+  let url = made.get(key);
+  if (!url) {
+    url = createPostgresDatabase();
+    made.set(key, url);
+  }
+  return url;
+}

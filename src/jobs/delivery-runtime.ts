@@ -37,6 +37,11 @@ export const SHUTDOWN_GRACE_MS = 10_000;
  * woken long before, by the release of a slot; this only bounds a lost wake (e.g. after a restart).
  */
 export const PARKED_RECHECK_MS = 60_000;
+/**
+ * The same without cross-process notifications (SQLite): a slot released by another process on the
+ * file wakes nothing here, so a parked attempt looks again this soon (a lease read, no request).
+ */
+export const SILENT_PARKED_RECHECK_MS = 5_000;
 
 /** What one deliver job carries. */
 export interface DeliverJobData {
@@ -238,7 +243,8 @@ export class DeliveryRuntime implements DeliverySignals {
       // Every slot of this webhook is busy, in any worker: never wait here (that would hold Agenda for
       // everyone). No attempt is made or counted; the next release of this webhook's slot wakes the job.
       this.parked.park(key, deliveryId, job);
-      job.schedule(new Date(Date.now() + PARKED_RECHECK_MS)); // Agenda saves it as the run ends
+      const recheckMs = this.options.notifications.crossProcess ? PARKED_RECHECK_MS : SILENT_PARKED_RECHECK_MS;
+      job.schedule(new Date(Date.now() + recheckMs)); // Agenda saves it as the run ends
       return;
     }
     this.parked.forget(deliveryId);

@@ -3,6 +3,22 @@ import { defineConfig } from 'vitest/config';
 
 const require = createRequire(import.meta.url);
 
+/**
+ * Tests that are about the SQLite file itself, so they run in the sqlite matrix only. Everything else
+ * runs twice: on SQLite files and on throwaway PostgreSQL databases (AUDITHOOK_TEST_DATABASE=postgres).
+ */
+export const SQLITE_ONLY = [
+  'test/db/file-modes.test.ts', // modes of the database file, its folder and secret.key
+  'test/db/multi-process.test.ts', // several processes sharing one SQLite file (BEGIN IMMEDIATE, busy retry)
+  'test/jobs/sqlite-backend/**', // unit tests of our Agenda backend for SQLite
+  'test/startup/startup-errors.test.ts', // data folder not writable / not a folder (PostgreSQL's: postgres-startup-errors)
+  'test/startup/node-version.test.ts', // better-sqlite3's native module on an older Node
+  'test/bench/bench-smoke.test.ts', // the benchmark runs audithook on SQLite (its PostgreSQL rows are separate work)
+];
+
+/** Tests about PostgreSQL itself (they also need the SQLite side, e.g. schema equivalence), in the postgres matrix only. */
+export const POSTGRES_ONLY = ['test/db/schema-equivalence.test.ts', 'test/startup/postgres-startup-errors.test.ts'];
+
 export default defineConfig({
   resolve: {
     // type-graphql must see the same graphql module instance as Apollo and our schema.
@@ -16,5 +32,10 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     server: { deps: { inline: ['type-graphql'] } },
+    // `npm test` runs both matrices; `npm run test:sqlite` / `npm run test:postgres` run one.
+    projects: [
+      { extends: true, test: { name: 'sqlite', exclude: POSTGRES_ONLY } },
+      { extends: true, test: { name: 'postgres', exclude: SQLITE_ONLY, env: { AUDITHOOK_TEST_DATABASE: 'postgres' } } },
+    ],
   },
 });

@@ -4,10 +4,12 @@ import { openDatabase, type MikroORM } from './db/orm.js';
 import { sqlOf } from './db/kysely.js';
 import { InProcessNotifications, type Notifications } from './db/notifications.js';
 import { startProbeServer } from './http/probe-server.js';
-import { startHttpServer, type HttpServerHandle, type RouteHandler } from './http/server.js';
+import { PgNotifications } from './db/pg-notifications.js';
+import { postgresPoolConfig } from './db/postgres.js';
+import { startHttpServer, type HealthReport, type HttpServerHandle, type RouteHandler } from './http/server.js';
 import { createSchema } from './graphql/schema.js';
-import { DeliveryRuntime, type JobStore } from './jobs/delivery-runtime.js';
-import { SqliteBackend } from './jobs/sqlite-backend/index.js';
+import { DeliveryRuntime } from './jobs/delivery-runtime.js';
+import { createJobBackend } from './jobs/job-backend.js';
 import { createMetrics } from './metrics/metrics.js';
 import type { WsSessionLimits, WsSessions } from './http/ws-sessions.js';
 import type { Logger } from './lib/logger.js';
@@ -60,7 +62,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     });
     if (options.deliver !== false) {
       runtime = new DeliveryRuntime({
-        jobStore: jobStoreOf(config, logger),
+        jobStore: createJobBackend(config.database, logger),
         db: () => sqlOf(orm.em.fork()),
         notifications,
         deliver: config.role !== 'api',
@@ -74,7 +76,16 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       services.setDeliverySignals(runtime);
       await runtime.start();
     }
-    const healthCheck = async () => orm.em.getConnection().isConnected();
+    const healthCheck = async (): Promise<HealthReport> => {
+      const database = await orm.em.getConnection().isConnected().catch(() => false);
+      // An api process saves jobs too, but its /healthz answers for what it serves; workers report the job store.
+      const jobs = runtime && config.role !== 'api' ? await runtime.jobStoreStatus() : null;
+      return {
+        status: database && (jobs?.ok ?? true) ? 'ok' : 'unavailable',
+        database: { kind: config.database.kind, status: database ? 'ok' : 'unavailable' },
+        jobs: jobs ? { backend: jobs.backend, status: jobs.ok ? 'ok' : 'unavailable' } : null,
+      };
+    };
     if (config.role === 'worker') {
       probe = await startProbeServer({ logger, healthCheck, metrics: { metrics, token: config.metricsToken } }, { host: config.host, port: config.port });
     } else {
@@ -139,17 +150,9 @@ function running(parts: {
   };
 }
 
-/** The notification port for the configured database: in-process for SQLite. */
-async function openNotifications(_config: Config, _logger: Logger): Promise<Notifications> {
-  return new InProcessNotifications();
-}
-
-/** The job store for the configured database. */
-function jobStoreOf(config: Config, logger: Logger): JobStore {
-  const backend = new SqliteBackend({
-    path: config.database.path,
-    // Agenda ignores these failures (a run's final state, a completed job's removal), so log them here.
-    onError: (error, context) => logger.error({ err: error, ...context }, 'job store write failed'),
-  });
-  return { backend, connect: () => backend.connect() };
+/** The notification port for the configured database: LISTEN/NOTIFY on PostgreSQL, in-process for SQLite. */
+async function openNotifications(config: Config, logger: Logger): Promise<Notifications> {
+  if (config.database.kind === 'sqlite') return new InProcessNotifications();
+  const { max: _max, ...connection } = postgresPoolConfig(config.database, 1);
+  return PgNotifications.connect(connection, logger);
 }

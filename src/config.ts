@@ -10,8 +10,37 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** Where the data lives: only SQLite today, the PostgreSQL form comes later. */
-export type DatabaseConfig = { kind: 'sqlite'; path: string };
+/** Where the data lives: an embedded SQLite file (the default) or a PostgreSQL database shared by several processes. */
+export type DatabaseConfig = SqliteDatabaseConfig | PostgresDatabaseConfig;
+
+/** DATABASE_URL=sqlite:<path>: one file on this machine. */
+export interface SqliteDatabaseConfig {
+  kind: 'sqlite';
+  path: string;
+}
+
+/** DATABASE_URL=postgres://user:password@host:port/database[?sslmode=…]: a server any number of processes share. */
+export interface PostgresDatabaseConfig {
+  kind: 'postgresql';
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  /** Kept in memory only; never logged or printed (see redactedUrl). */
+  password: string | null;
+  /** libpq's sslmode: disable (plain TCP), require (encrypted, certificate not checked), verify-ca / verify-full (checked). */
+  sslMode: PostgresSslMode;
+  /** The URL with its password replaced by ***, for messages. */
+  redactedUrl: string;
+  /** AUDITHOOK_DB_POOL_SIZE: connections this process keeps open at most (the job backend has its own few). */
+  poolSize: number;
+  /** AUDITHOOK_DB_STATEMENT_TIMEOUT: the server cancels a statement running longer than this. */
+  statementTimeoutMs: number;
+}
+
+/** The sslmode values DATABASE_URL accepts (libpq's, minus the ones that silently fall back to plain text). */
+export type PostgresSslMode = 'disable' | 'require' | 'verify-ca' | 'verify-full';
+const SSL_MODES: readonly PostgresSslMode[] = ['disable', 'require', 'verify-ca', 'verify-full'];
 
 /** What one `audithook serve` process does: everything, only the API, or only delivery. */
 export type ServeRole = 'all' | 'api' | 'worker';
@@ -105,13 +134,63 @@ const envSchema = z.object({
   AUDITHOOK_WEBHOOK_CONCURRENCY: integerText(1, 64).default(4),
   AUDITHOOK_METRICS_TOKEN: z.string().trim().min(16, 'expected at least 16 characters (e.g. `openssl rand -hex 24`)').regex(/^\S+$/, 'expected no spaces').optional(),
   AUDITHOOK_WS_MAX_LIFETIME: durationMsText.refine((ms) => ms >= 1_000, 'expected at least 1s').default(3_600_000),
+  AUDITHOOK_DB_POOL_SIZE: integerText(1, 200).default(10),
+  AUDITHOOK_DB_STATEMENT_TIMEOUT: durationMsText.refine((ms) => ms >= 100, 'expected at least 100ms').default(30_000),
 });
 
-function parseDatabaseUrl(url: string, cwd: string): DatabaseConfig {
+/** The pool settings, which only PostgreSQL uses (SQLite runs on one connection per process). */
+interface PoolSettings {
+  poolSize: number;
+  statementTimeoutMs: number;
+}
+
+/** A DATABASE_URL with any password replaced by ***, safe to print. */
+export function redactDatabaseUrl(url: string): string {
+  // Up to the last @: a password with an unencoded @ or / is hidden whole (over-hiding is harmless).
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*):.*@/i, '$1:***@');
+}
+
+function parsePostgresUrl(url: string, pool: PoolSettings): PostgresDatabaseConfig {
+  const redacted = redactDatabaseUrl(url);
+  const fail = (why: string) => new ConfigError(`DATABASE_URL: ${why} (expected postgres://user:password@host:port/database, got "${redacted}")`);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw fail('not a valid URL');
+  }
+  const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (host === '') throw fail('no host');
+  const port = parsed.port === '' ? 5432 : Number(parsed.port);
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  if (database === '' || database.includes('/')) throw fail('no database name');
+  const user = decodeURIComponent(parsed.username);
+  if (user === '') throw fail('no user name');
+  let sslMode: PostgresSslMode = 'disable';
+  for (const [key, value] of parsed.searchParams) {
+    if (key !== 'sslmode') throw fail(`unsupported parameter "${key}" (only sslmode is read)`);
+    if (!SSL_MODES.includes(value as PostgresSslMode)) throw fail(`sslmode must be one of ${SSL_MODES.join(', ')}, got "${value}"`);
+    sslMode = value as PostgresSslMode;
+  }
+  return {
+    kind: 'postgresql',
+    host,
+    port,
+    database,
+    user,
+    password: parsed.password === '' ? null : decodeURIComponent(parsed.password),
+    sslMode,
+    redactedUrl: redacted,
+    ...pool,
+  };
+}
+
+function parseDatabaseUrl(url: string, cwd: string, pool: PoolSettings): DatabaseConfig {
+  if (/^postgres(ql)?:\/\//i.test(url)) return parsePostgresUrl(url, pool);
   const match = /^sqlite:(.+)$/.exec(url);
   if (!match) {
     throw new ConfigError(
-      `DATABASE_URL: expected sqlite:<path to file> (e.g. sqlite:data/audithook.db), got "${url.replace(/\/\/[^@]*@/, '//***@')}"`,
+      `DATABASE_URL: expected sqlite:<path to file> (e.g. sqlite:data/audithook.db) or postgres://user:password@host:port/database, got "${redactDatabaseUrl(url)}"`,
     );
   }
   let path = match[1]!;
@@ -129,6 +208,10 @@ function loadSecretKey(value: string | undefined, database: DatabaseConfig): Buf
     const key = parseSecretKey(value);
     if (!key) throw new ConfigError('AUDITHOOK_SECRET_KEY: expected the base64 encoding of exactly 32 bytes (e.g. `openssl rand -base64 32`)');
     return key;
+  }
+  if (database.kind === 'postgresql') {
+    // No file beside the database to keep a generated key in, and every process must use the same one.
+    throw new ConfigError('AUDITHOOK_SECRET_KEY: required with a PostgreSQL DATABASE_URL (every process must share one key; e.g. `openssl rand -base64 32`)');
   }
   const keyPath = join(dirname(database.path), 'secret.key');
   if (existsSync(keyPath)) {
@@ -172,7 +255,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     throw new ConfigError(messages.join('; '));
   }
   const e = parsed.data;
-  const database = parseDatabaseUrl(e.DATABASE_URL, cwd);
+  const database = parseDatabaseUrl(e.DATABASE_URL, cwd, { poolSize: e.AUDITHOOK_DB_POOL_SIZE, statementTimeoutMs: e.AUDITHOOK_DB_STATEMENT_TIMEOUT });
   const previousSecretKeys = loadPreviousSecretKeys(e.AUDITHOOK_SECRET_KEY_PREVIOUS);
   return {
     role: e.AUDITHOOK_ROLE,

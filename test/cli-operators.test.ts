@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT, runCli } from './support/cli-process.js';
 import { startServerProcess } from './support/server-process.js';
 import { startTestServer, TEST_ENV } from './support/server.js';
+import { testDatabaseUrl } from './support/test-database.js';
 
 const VERSION = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -13,7 +14,7 @@ describe('operator commands of the compiled CLI (child processes)', () => {
   let env: Record<string, string>;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'audithook-cli-ops-'));
-    env = { DATABASE_URL: `sqlite:${join(dir, 'audithook.db')}`, AUDITHOOK_SECRET_KEY: TEST_ENV.AUDITHOOK_SECRET_KEY!, LOG_LEVEL: 'silent' };
+    env = { DATABASE_URL: await testDatabaseUrl(dir), AUDITHOOK_SECRET_KEY: TEST_ENV.AUDITHOOK_SECRET_KEY!, LOG_LEVEL: 'silent' };
     expect((await runCli(['migrate'], env)).code).toBe(0);
   });
 

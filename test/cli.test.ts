@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, TEST_ENV } from './support/server.js';
 import { tempDir } from './support/temp-dir.js';
+import { testDatabaseUrl } from './support/test-database.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -26,7 +27,7 @@ describe('audithook CLI (compiled, as a child process)', () => {
   let env: Record<string, string>;
   beforeAll(async () => {
     dir = tempDir('audithook-cli-');
-    env = { DATABASE_URL: `sqlite:${join(dir, 'audithook.db')}`, AUDITHOOK_SECRET_KEY: TEST_ENV.AUDITHOOK_SECRET_KEY!, LOG_LEVEL: 'silent' };
+    env = { DATABASE_URL: await testDatabaseUrl(dir), AUDITHOOK_SECRET_KEY: TEST_ENV.AUDITHOOK_SECRET_KEY!, LOG_LEVEL: 'silent' };
   });
 
   it('creates an organization and tokens that the server accepts', async () => {

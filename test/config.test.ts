@@ -62,6 +62,60 @@ describe('loadConfig', () => {
     expect(loadConfig({ AUDITHOOK_SECRET_KEY_PREVIOUS: `${a.toString('base64')}, ${b.toString('base64')}` }, dir()).previousSecretKeys).toEqual([a, b]);
   });
 
+  describe('DATABASE_URL for PostgreSQL', () => {
+    const key = { AUDITHOOK_SECRET_KEY: Buffer.alloc(32, 3).toString('base64') };
+
+    it.each(['postgres', 'postgresql'])('reads %s://user:password@host:port/database, with pool size and statement timeout defaults', (scheme) => {
+      const config = loadConfig({ ...key, DATABASE_URL: `${scheme}://app:s%40cret@db.internal:6543/audit_log` }, dir());
+      expect(config.database).toEqual({
+        kind: 'postgresql',
+        host: 'db.internal',
+        port: 6543,
+        database: 'audit_log',
+        user: 'app',
+        password: 's@cret',
+        sslMode: 'disable',
+        redactedUrl: `${scheme}://app:***@db.internal:6543/audit_log`,
+        poolSize: 10,
+        statementTimeoutMs: 30_000,
+      });
+    });
+
+    it('defaults the port to 5432, honours sslmode, and reads AUDITHOOK_DB_POOL_SIZE and AUDITHOOK_DB_STATEMENT_TIMEOUT', () => {
+      const config = loadConfig({ ...key, DATABASE_URL: 'postgres://app@[::1]/audit?sslmode=require', AUDITHOOK_DB_POOL_SIZE: '25', AUDITHOOK_DB_STATEMENT_TIMEOUT: '5s' }, dir());
+      expect(config.database).toMatchObject({ host: '::1', port: 5432, password: null, sslMode: 'require', poolSize: 25, statementTimeoutMs: 5_000 });
+      expect(loadConfig({ ...key, DATABASE_URL: 'postgres://app@h/d?sslmode=verify-full' }, dir()).database).toMatchObject({ sslMode: 'verify-full' });
+    });
+
+    it('needs AUDITHOOK_SECRET_KEY (no file beside the database to generate one into; every process must share it)', () => {
+      expect(() => loadConfig({ DATABASE_URL: 'postgres://app:pw@h/d' }, dir())).toThrow(/^AUDITHOOK_SECRET_KEY: required with a PostgreSQL DATABASE_URL/);
+    });
+
+    it.each([
+      ['postgres://app:hunter2@/audit', /DATABASE_URL: not a valid URL/],
+      ['postgres://app:hunter2@db', /DATABASE_URL: no database name/],
+      ['postgres://:hunter2@db/audit', /DATABASE_URL: no user name/],
+      ['postgres://app:hunter2@db/audit?sslmode=prefer', /DATABASE_URL: sslmode must be one of disable, require, verify-ca, verify-full, got "prefer"/],
+      ['postgres://app:hunter2@db/audit?schema=x', /DATABASE_URL: unsupported parameter "schema"/],
+      ['postgres://app:hunter2@db:99999/audit', /DATABASE_URL: not a valid URL/],
+      ['mysql://app:hunter2@db/audit', /DATABASE_URL: expected sqlite:<path to file> .* or postgres:\/\/user:password@host:port\/database, got "mysql:\/\/app:\*\*\*@db\/audit"/],
+    ])('refuses %s naming DATABASE_URL, without the password', (url, message) => {
+      const load = () => loadConfig({ ...key, DATABASE_URL: url }, dir());
+      expect(load).toThrow(ConfigError);
+      expect(load).toThrow(message);
+      expect(load).not.toThrow(/hunter2/);
+    });
+
+    it.each([
+      [{ AUDITHOOK_DB_POOL_SIZE: '0' }, /AUDITHOOK_DB_POOL_SIZE: expected a whole number from 1 to 200/],
+      [{ AUDITHOOK_DB_POOL_SIZE: 'many' }, /AUDITHOOK_DB_POOL_SIZE/],
+      [{ AUDITHOOK_DB_STATEMENT_TIMEOUT: '10' }, /AUDITHOOK_DB_STATEMENT_TIMEOUT: expected at least 100ms/],
+      [{ AUDITHOOK_DB_STATEMENT_TIMEOUT: 'long' }, /AUDITHOOK_DB_STATEMENT_TIMEOUT: expected a duration/],
+    ])('refuses %o naming the variable', (env, message) => {
+      expect(() => loadConfig({ ...key, DATABASE_URL: 'postgres://app@h/d', ...env }, dir())).toThrow(message);
+    });
+  });
+
   it('reads durations with units', () => {
     const config = loadConfig({ AUDITHOOK_REQUEST_TIMEOUT: '1500ms', AUDITHOOK_RETRY_DELAYS: '1s, 2m, 1h', AUDITHOOK_TEST_DELAY: '0' }, dir());
     expect(config.delivery.requestTimeoutMs).toBe(1500);

@@ -63,7 +63,7 @@ describe('roles', () => {
     const base = new URL(worker.url);
     const health = await fetch(new URL('/healthz', base));
     expect(health.status).toBe(200);
-    expect(await health.json()).toEqual({ status: 'ok', role: 'worker' });
+    expect(await health.json()).toMatchObject({ status: 'ok', role: 'worker', database: { status: 'ok' }, jobs: { status: 'ok' } });
     expect((await fetch(new URL('/metrics', base))).status).toBe(200);
     for (const path of ['/graphql', '/', '/graphiql']) {
       const response = await fetch(new URL(path, base), { method: path === '/graphql' ? 'POST' : 'GET', headers: { 'content-type': 'application/json' }, body: path === '/graphql' ? '{"query":"{ viewer { role } }"}' : null });

@@ -1,4 +1,5 @@
-import type { EntityManager } from '@mikro-orm/sqlite';
+import { PostgreSqlPlatform } from '@mikro-orm/postgresql';
+import type { EntityManager } from '@mikro-orm/sql';
 import type { Generated, Kysely } from 'kysely';
 
 /*
@@ -93,15 +94,21 @@ export interface HotPathDatabase {
 }
 
 /**
- * A typed Kysely bound to `em` (its transaction, if any). Values go as they are: Date and boolean are
- * native to PostgreSQL and mapped by our SQLite dialect (as the ORM stores them); JSON columns take
- * JSON text (`json()`), which both dialects accept. No ORM plugin runs on the hot path.
+ * A typed Kysely bound to `em` (its transaction, if any): our SQLite dialect on SQLite, MikroORM's
+ * PostgreSQL (pg) dialect on PostgreSQL. Values go as they are: Date and boolean are native to
+ * PostgreSQL (timestamptz, boolean) and mapped by our SQLite dialect (epoch ms, 0/1, as the ORM stores
+ * them); JSON columns take JSON text (`json()`), which jsonb accepts. No ORM plugin runs on the hot path.
  */
 export function sqlOf(em: EntityManager): Kysely<HotPathDatabase> {
   return em.getKysely() as unknown as Kysely<HotPathDatabase>;
 }
 
-/** A JSON column's value as the ORM stores it (text; PostgreSQL casts it to json/jsonb). */
+/** Whether `em` runs on PostgreSQL (for the few statements that differ, e.g. FOR UPDATE SKIP LOCKED). */
+export function isPostgres(em: EntityManager): boolean {
+  return em.getPlatform() instanceof PostgreSqlPlatform;
+}
+
+/** A JSON column's value as the ORM stores it: JSON text, which PostgreSQL takes into jsonb and SQLite keeps. */
 export function json(value: unknown): string | null {
   return value === null || value === undefined ? null : JSON.stringify(value);
 }
@@ -112,12 +119,26 @@ export function isUniqueViolation(error: unknown): boolean {
   return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505' || (error as Error)?.name === 'UniqueConstraintViolationException';
 }
 
-/** A JSON column as read back: SQLite gives text, PostgreSQL a parsed value. */
+/**
+ * A JSON column as read back: SQLite gives its text, PostgreSQL (jsonb) the parsed value. The hot
+ * path's JSON columns hold objects and arrays only, so a string is always SQLite's text.
+ */
 export function parsedJson(value: unknown): unknown {
   return typeof value === 'string' ? JSON.parse(value) : value;
 }
 
-/** A datetime column as read back: SQLite gives epoch milliseconds (as the ORM stores them), PostgreSQL a Date. */
+/**
+ * A datetime column as read back: SQLite gives epoch milliseconds (as the ORM stores them); PostgreSQL
+ * timestamptz text such as `2026-11-26 09:30:00.123+00` (MikroORM keeps it as text), or a Date.
+ */
 export function dateOf(value: unknown): Date {
-  return value instanceof Date ? value : new Date(value as number | string);
+  if (value instanceof Date) return value;
+  if (typeof value === 'number' || typeof value === 'bigint') return new Date(Number(value));
+  const text = String(value);
+  if (/^\d+$/.test(text)) return new Date(Number(text));
+  // ISO 8601 needs the T and a [+-]hh:mm offset; PostgreSQL writes a space and may write +hh or +hh:mm:ss.
+  const iso = text.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00').replace(/([+-]\d\d:\d\d):\d\d$/, '$1');
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) throw new Error(`not a timestamp: ${text}`);
+  return date;
 }

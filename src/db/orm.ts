@@ -2,28 +2,30 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
 import { Migrator } from '@mikro-orm/migrations';
-import { MikroORM, type Options } from '@mikro-orm/sqlite';
+import { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { MikroORM, type Options } from '@mikro-orm/sql';
+import { SqliteDriver } from '@mikro-orm/sqlite';
 import Database from 'better-sqlite3';
 import 'reflect-metadata';
-import type { DatabaseConfig } from '../config.js';
+import type { DatabaseConfig, PostgresDatabaseConfig, SqliteDatabaseConfig } from '../config.js';
 import type { Logger } from '../lib/logger.js';
 import { ensurePrivateDir, ensurePrivateFile, tightenFile } from '../lib/private-files.js';
 import { entities } from './entities.js';
-import { migrationsList } from './migrations/index.js';
+import { migrationsFor } from './migrations/index.js';
+import { postgresPoolOptions, verifyPostgresConnection } from './postgres.js';
 import { DEFAULT_SQLITE_BUSY_TIMEOUT_MS } from './sqlite-busy.js';
 import { SharedFileSqliteDialect } from './sqlite-dialect.js';
 
 /** The one ORM options builder, shared by the server, the CLI and mikro-orm.config.ts. */
 export function ormOptions(database: DatabaseConfig): Options {
-  return {
-    dbName: database.path,
+  const common: Options = {
     entities,
     metadataProvider: ReflectMetadataProvider,
     extensions: [Migrator],
     migrations: {
-      migrationsList,
-      path: 'src/db/migrations',
-      pathTs: 'src/db/migrations',
+      migrationsList: migrationsFor(database.kind),
+      path: `src/db/migrations/${database.kind}`,
+      pathTs: `src/db/migrations/${database.kind}`,
       emit: 'ts',
       snapshot: false,
       transactional: true,
@@ -31,28 +33,69 @@ export function ormOptions(database: DatabaseConfig): Options {
       silent: true,
     },
     allowGlobalContext: false,
+    // A missing database is the operator's to create (a typo in DATABASE_URL must not create a new, empty one).
+    ensureDatabase: false,
     debug: false,
     forceUtcTimezone: true,
     onCreateConnection: undefined,
   };
+  if (database.kind === 'sqlite') return { ...common, driver: SqliteDriver, dbName: database.path };
+  return {
+    ...common,
+    driver: PostgreSqlDriver,
+    host: database.host,
+    port: database.port,
+    user: database.user,
+    ...(database.password !== null ? { password: database.password } : {}),
+    dbName: database.database,
+    pool: { min: 0, max: database.poolSize },
+    driverOptions: postgresPoolOptions(database),
+  };
 }
 
 /**
- * Opens the database (creating its folder 0700 and its file 0600: it holds the audit log in plain
- * text), tunes SQLite for concurrent use, and applies pending migrations. Wider modes on files from
- * an older version are narrowed; a pre-existing folder open to others is only warned about.
+ * Opens the database and applies pending migrations (unless `migrate: false`). SQLite: the file is
+ * made private and tuned for several processes; PostgreSQL: one round trip proves the server, the
+ * database and the credentials before anything else starts (a failure is one line naming DATABASE_URL).
  */
 export async function openDatabase(database: DatabaseConfig, options: { migrate?: boolean; logger?: Logger } = {}): Promise<MikroORM> {
+  const orm = database.kind === 'sqlite' ? await openSqlite(database, options.logger) : await openPostgres(database);
+  try {
+    if (options.migrate !== false) await orm.migrator.up();
+  } catch (error) {
+    await orm.close(true).catch(() => undefined);
+    throw error;
+  }
+  return orm;
+}
+
+async function openPostgres(database: PostgresDatabaseConfig): Promise<MikroORM> {
+  const orm = await MikroORM.init(ormOptions(database));
+  try {
+    await verifyPostgresConnection(database, () => orm.em.getConnection().execute('select 1'));
+  } catch (error) {
+    await orm.close(true).catch(() => undefined);
+    throw error;
+  }
+  return orm;
+}
+
+/**
+ * SQLite: creates its folder 0700 and its file 0600 (it holds the audit log in plain text), and tunes
+ * SQLite for concurrent use. Wider modes on files from an older version are narrowed; a pre-existing
+ * folder open to others is only warned about.
+ */
+async function openSqlite(database: SqliteDatabaseConfig, logger: Logger | undefined): Promise<MikroORM> {
   const dir = dirname(database.path);
   const folder = ensurePrivateDir(dir);
   if (folder.openToOthers) {
-    options.logger?.warn({ path: dir }, 'the database folder is accessible to other users; consider chmod 700');
+    logger?.warn({ path: dir }, 'the database folder is accessible to other users; consider chmod 700');
   }
   // SQLite itself would only say SQLITE_CANTOPEN; these fail with the path, which the CLI names in one line.
   accessSync(dir, constants.W_OK);
   if (existsSync(database.path)) accessSync(database.path, constants.R_OK | constants.W_OK);
   const warnNarrowed = (path: string, widenedModeWas: number | null) => {
-    if (widenedModeWas !== null) options.logger?.warn({ path, modeWas: widenedModeWas.toString(8) }, 'database file was readable by other users; narrowed to 0600');
+    if (widenedModeWas !== null) logger?.warn({ path, modeWas: widenedModeWas.toString(8) }, 'database file was readable by other users; narrowed to 0600');
   };
   // Created before SQLite opens it, so it never exists with SQLite's default 0644; -wal and -shm copy its mode.
   warnNarrowed(database.path, ensurePrivateFile(database.path).widenedModeWas);
@@ -69,9 +112,7 @@ export async function openDatabase(database: DatabaseConfig, options: { migrate?
     throw error;
   }
   for (const companion of [`${database.path}-wal`, `${database.path}-shm`]) warnNarrowed(companion, tightenFile(companion).widenedModeWas);
-  const orm = await MikroORM.init({ ...ormOptions(database), driverOptions: new SharedFileSqliteDialect(native, DEFAULT_SQLITE_BUSY_TIMEOUT_MS) });
-  if (options.migrate !== false) await orm.migrator.up();
-  return orm;
+  return MikroORM.init({ ...ormOptions(database), driverOptions: new SharedFileSqliteDialect(native, DEFAULT_SQLITE_BUSY_TIMEOUT_MS) });
 }
 
 export { MikroORM };

@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../lib/logger.js';
+import type { HealthReport } from './server.js';
 import type { AppMetrics } from '../metrics/metrics.js';
 import { METRICS_PATH, serveMetrics } from '../metrics/metrics-endpoint.js';
 
@@ -16,8 +17,8 @@ export interface ProbeServerHandle {
 /** What the probe server answers with. */
 export interface ProbeServerOptions {
   logger: Logger;
-  /** Resolves to true when the database and the job store answer, for /healthz. */
-  healthCheck: () => Promise<boolean>;
+  /** What /healthz reports: the database and the job store, each answering or not. */
+  healthCheck: () => Promise<HealthReport>;
   metrics: { metrics: AppMetrics; token: string | null };
 }
 
@@ -30,9 +31,9 @@ export async function startProbeServer(options: ProbeServerOptions, listen: { ho
     const url = new URL(request.url ?? '/', 'http://localhost');
     const route = async () => {
       if (url.pathname === '/healthz' && (request.method === 'GET' || request.method === 'HEAD')) {
-        const healthy = await options.healthCheck().catch(() => false);
-        const text = JSON.stringify({ status: healthy ? 'ok' : 'unavailable', role: 'worker' });
-        response.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+        const report = await options.healthCheck().catch(() => ({ status: 'unavailable' as const }));
+        const text = JSON.stringify({ ...report, role: 'worker' });
+        response.writeHead(report.status === 'ok' ? 200 : 503, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
         response.end(text);
         return;
       }

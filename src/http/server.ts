@@ -31,13 +31,22 @@ export const WS_CONNECTION_INIT_TIMEOUT_MS = 3_000;
 /** Extra routes (the console, later) tried before the 404; return true when handled. */
 export type RouteHandler = (request: IncomingMessage, response: ServerResponse) => boolean | Promise<boolean>;
 
+/** The body of /healthz: 200 when every part answers, 503 naming the one that does not. */
+export interface HealthReport {
+  /** 'ok' only when the database (and the job backend, where this process runs one) answer. */
+  status: 'ok' | 'unavailable';
+  database: { kind: 'sqlite' | 'postgresql'; status: 'ok' | 'unavailable' };
+  /** null in a process that runs no delivery. */
+  jobs: { backend: string; status: 'ok' | 'unavailable' } | null;
+}
+
 /** What the HTTP layer needs from the rest of the app. */
 export interface HttpServerOptions {
   schema: GraphQLSchema;
   services: Services;
   logger: Logger;
-  /** Resolves to true when the database answers, for /healthz. */
-  healthCheck: () => Promise<boolean>;
+  /** What /healthz reports: the database and the job backend, each answering or not. */
+  healthCheck: () => Promise<HealthReport>;
   routes?: RouteHandler[];
   /** WebSocket bounds; unset fields take DEFAULT_WS_LIMITS (lifetime: 1 h). */
   ws?: Partial<WsSessionLimits>;
@@ -217,8 +226,8 @@ export async function startHttpServer(options: HttpServerOptions, listen: { host
     const route = async () => {
       if (url.pathname === GRAPHQL_PATH) return handleGraphql(request, response, url);
       if (url.pathname === '/healthz' && (request.method === 'GET' || request.method === 'HEAD')) {
-        const healthy = await options.healthCheck().catch(() => false);
-        return sendJson(response, healthy ? 200 : 503, { status: healthy ? 'ok' : 'unavailable' });
+        const report = await options.healthCheck().catch(() => ({ status: 'unavailable' as const }));
+        return sendJson(response, report.status === 'ok' ? 200 : 503, report);
       }
       if (url.pathname === METRICS_PATH && options.metrics) {
         return serveMetrics(request, response, { registry: options.metrics.metrics.registry, token: options.metrics.token });

@@ -1,4 +1,4 @@
-import { Agenda, type AgendaBackend, type Job, type JobWithId } from 'agenda';
+import { Agenda, type Job, type JobWithId } from 'agenda';
 import type { Kysely } from 'kysely';
 import type { DeliveryConfig } from '../config.js';
 import { NotificationChannels, type Notifications } from '../db/notifications.js';
@@ -6,6 +6,7 @@ import { createWebhookClient, type WebhookClient } from '../delivery/http-client
 import type { Logger } from '../lib/logger.js';
 import type { DeliverySignals } from '../modules/deliveries/delivery-signals.js';
 import { USER_AGENT, type AttemptFailure, type DeliveryPipeline } from '../modules/deliveries/delivery-pipeline.js';
+import type { JobBackend } from './job-backend.js';
 import { ParkedAttempts } from './parked-attempts.js';
 import { WebhookSlots } from './webhook-slots.js';
 
@@ -49,16 +50,10 @@ export interface DeliverJobData {
   webhookId: string;
 }
 
-/** The job store: `createJobBackend`'s answer (our SQLite backend or the PostgreSQL one). */
-export interface JobStore {
-  backend: AgendaBackend;
-  /** Idempotent; connecting first makes an unreachable store a catchable start-up error. */
-  connect(): Promise<void>;
-}
-
 /** Options of the runtime; tests shorten the timing through DeliveryConfig. */
 export interface DeliveryRuntimeOptions {
-  jobStore: JobStore;
+  /** The job store, from createJobBackend (our SQLite backend or @agendajs/postgres-backend); the runtime closes it. */
+  jobStore: JobBackend;
   /** Kysely on the application database, for the per-webhook slot leases. */
   db: () => Kysely<any>;
   notifications: Notifications;
@@ -75,7 +70,7 @@ export interface DeliveryRuntimeOptions {
 }
 
 /**
- * Runs delivery in this process: Agenda (on our SQLite backend) schedules and retries attempts,
+ * Runs delivery in this process: Agenda (on the job backend of the database, see job-backend.ts) schedules and retries attempts,
  * a per-webhook pump turns outbox events into batches while the webhook has free request slots,
  * and a keyed semaphore caps requests in flight per webhook.
  *
@@ -185,8 +180,15 @@ export class DeliveryRuntime implements DeliverySignals {
       await this.options.jobStore.backend.disconnect().catch(() => undefined);
     }
     await this.agenda.stop().catch(() => undefined);
+    await this.options.jobStore.close().catch((error: unknown) => this.options.logger.warn({ err: error }, 'closing the job store failed'));
     this.options.logger.debug('agenda stopped');
     this.client.close();
+  }
+
+  /** For /healthz: which job backend runs and whether it answers. */
+  async jobStoreStatus(): Promise<{ backend: string; ok: boolean }> {
+    const ok = await this.options.jobStore.check().catch(() => false);
+    return { backend: this.options.jobStore.name, ok };
   }
 
   /**

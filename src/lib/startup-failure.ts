@@ -5,6 +5,19 @@ export interface StartupFailure {
   exitCode: 1 | 78;
 }
 
+/** A start-up failure already described (e.g. the database in DATABASE_URL cannot be reached): printed as it is. */
+export class StartupFailureError extends Error {
+  override name = 'StartupFailureError';
+
+  constructor(
+    message: string,
+    readonly exitCode: StartupFailure['exitCode'],
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
 /** The fields Node puts on errors from system calls (listen, getaddrinfo, mkdir, open...). */
 interface SystemError {
   code: string;
@@ -44,6 +57,7 @@ function hostPort(address: string | undefined, port: number | undefined): string
  * resolve) so the CLI prints one line instead of a stack trace; null for anything else, which stays "unexpected".
  */
 export function describeStartupFailure(error: unknown): StartupFailure | null {
+  if (error instanceof StartupFailureError) return { message: error.message, exitCode: error.exitCode };
   if (!isSystemError(error)) return null;
   const { code, syscall } = error;
   const reason = `${REASONS[code] ?? code.toLowerCase()} (${code})`;

@@ -1,4 +1,4 @@
-import type { MikroORM } from '@mikro-orm/sqlite';
+import type { MikroORM } from '@mikro-orm/sql';
 import type { Config } from '../config.js';
 import { InProcessNotifications, type Notifications } from '../db/notifications.js';
 import type { Logger } from '../lib/logger.js';

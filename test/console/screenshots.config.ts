@@ -6,5 +6,5 @@ import base from '../../vitest.config.js';
 export default defineConfig({
   ...base,
   root: fileURLToPath(new URL('../..', import.meta.url)),
-  test: { ...base.test, include: ['test/console/screenshots.ts'] },
+  test: { ...base.test, projects: undefined, include: ['test/console/screenshots.ts'] },
 });

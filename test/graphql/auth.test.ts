@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { TEST_DATABASE } from '../support/test-database.js';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -90,10 +91,11 @@ describe('authentication', () => {
 });
 
 describe('HTTP', () => {
-  it('answers /healthz with 200 when the database answers', async () => {
+  it('answers /healthz with 200 naming the database and the job backend, both answering', async () => {
     const response = await fetch(server.url.replace('/graphql', '/healthz'));
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: 'ok' });
+    const [kind, backend] = TEST_DATABASE === 'postgres' ? ['postgresql', 'PostgreSQL'] : ['sqlite', 'SQLite'];
+    expect(await response.json()).toEqual({ status: 'ok', database: { kind, status: 'ok' }, jobs: { backend, status: 'ok' } });
   });
 
   it('refuses a malformed JSON body with 400 BAD_REQUEST', async () => {

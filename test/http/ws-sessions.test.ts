@@ -3,6 +3,7 @@ import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, waitFor, type TestServer } from '../support/server.js';
+import { testDatabaseUrl } from '../support/test-database.js';
 
 const ATTEMPTS = `subscription($org: ID!) { deliveryAttempts(organizationId: $org) { id } }`;
 const CREATE_TOKEN = `mutation($org: ID!) { createApiToken(organizationId: $org, input: { role: ADMIN, label: "made over ws" }) { token apiToken { id } } }`;
@@ -93,7 +94,7 @@ describe('revocation made by another server process on the same database', () =>
   beforeAll(async () => {
     // A long periodic re-check first, so the per-operation check is what refuses; the sweep is tested below.
     server = await startTestServer();
-    other = await startTestServer({ DATABASE_URL: `sqlite:${join(server.dir, 'audithook.db')}` }, { deliver: false, dir: server.dir });
+    other = await startTestServer({ DATABASE_URL: await testDatabaseUrl(server.dir) }, { deliver: false, dir: server.dir });
   });
   afterAll(async () => {
     await other?.stop();

@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startReceiver } from '../support/receiver.js';
 import { TEST_ENV, waitFor } from '../support/server.js';
 import { tempDir } from '../support/temp-dir.js';
+import { testDatabaseUrl } from '../support/test-database.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 /** Requests in flight per webhook; set explicitly because it bounds how many deliveries a crash can make us re-send. */
@@ -81,7 +82,7 @@ describe('crash recovery', () => {
     const env = {
       ...TEST_ENV,
       LOG_LEVEL: 'info',
-      DATABASE_URL: `sqlite:${join(dir, 'audithook.db')}`,
+      DATABASE_URL: await testDatabaseUrl(dir),
       // Far longer than the hold lasts, so no held request times out (and is retried) before the kill.
       AUDITHOOK_REQUEST_TIMEOUT: '3s',
       AUDITHOOK_WEBHOOK_CONCURRENCY: String(WEBHOOK_CONCURRENCY),
@@ -191,7 +192,7 @@ describe('crash recovery', () => {
         release = () => response.writeHead(200).end('finished after SIGTERM');
       });
     });
-    const env = { ...TEST_ENV, LOG_LEVEL: 'info', DATABASE_URL: `sqlite:${join(dir, 'audithook.db')}`, AUDITHOOK_REQUEST_TIMEOUT: '5s' };
+    const env = { ...TEST_ENV, LOG_LEVEL: 'info', DATABASE_URL: await testDatabaseUrl(dir), AUDITHOOK_REQUEST_TIMEOUT: '5s' };
     try {
       const { organization, token } = await createOrg(env, 'Graceful');
       let server = await serve(env);

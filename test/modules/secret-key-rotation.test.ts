@@ -9,6 +9,7 @@ import { secretKeyId } from '../../src/lib/secret-box.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 import { startTestServer, waitFor, type TestServer } from '../support/server.js';
 import { tempDir } from '../support/temp-dir.js';
+import { testDatabaseUrl } from '../support/test-database.js';
 
 const run = promisify(execFile);
 const cli = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url));
@@ -50,7 +51,7 @@ function keys(current: string, previous?: string): Record<string, string> {
 }
 
 async function reencrypt(dir: string, env: Record<string, string>) {
-  const fullEnv = { PATH: process.env.PATH ?? '', DATABASE_URL: `sqlite:${join(dir, 'audithook.db')}`, LOG_LEVEL: 'silent', ...env };
+  const fullEnv = { PATH: process.env.PATH ?? '', DATABASE_URL: await testDatabaseUrl(dir), LOG_LEVEL: 'silent', ...env };
   try {
     const { stdout, stderr } = await run(process.execPath, [cli, 'reencrypt'], { env: fullEnv });
     return { code: 0, stdout, stderr };

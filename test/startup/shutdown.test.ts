@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { CLI_PATH, exitWithin, PROJECT_ROOT } from '../support/cli-process.js';
 import { TEST_ENV } from '../support/server.js';
 import { tempDir } from '../support/temp-dir.js';
+import { testDatabaseUrl } from '../support/test-database.js';
 
 /** Well inside the 10 s grace period for webhook requests in flight; an idle server stops in milliseconds. */
 const EXIT_LIMIT_MS = 5_000;
@@ -20,7 +21,7 @@ describe('audithook serve: SIGTERM', () => {
         PORT: '0',
         LOG_LEVEL: 'info',
         AUDITHOOK_SECRET_KEY: TEST_ENV.AUDITHOOK_SECRET_KEY!,
-        DATABASE_URL: `sqlite:${join(dir, 'audithook.db')}`,
+        DATABASE_URL: await testDatabaseUrl(dir),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -4,11 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { startServerProcess, type LogEntry } from '../support/server-process.js';
 import { TEST_ENV, waitFor } from '../support/server.js';
 import { tempDir } from '../support/temp-dir.js';
+import { testDatabaseUrl } from '../support/test-database.js';
 
 /** Runs `serve` with `env` until it has stopped again, and returns every log line it wrote. */
 async function logsOfARun(env: Record<string, string>): Promise<LogEntry[]> {
   const dir = tempDir('audithook-warn-');
-  const server = await startServerProcess({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', AUDITHOOK_SECRET_KEY: TEST_ENV.AUDITHOOK_SECRET_KEY!, DATABASE_URL: `sqlite:${join(dir, 'a.db')}`, ...env });
+  const server = await startServerProcess({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', AUDITHOOK_SECRET_KEY: TEST_ENV.AUDITHOOK_SECRET_KEY!, DATABASE_URL: await testDatabaseUrl(dir, 'a.db'), ...env });
   expect(await server.stop()).toBe(0);
   await waitFor(() => server.logs.some((line) => line.msg === 'stopped'));
   return server.logs;

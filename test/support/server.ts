@@ -1,11 +1,11 @@
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { startApp, type App, type AppOptions } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { tempDir } from './temp-dir.js';
+import { testDatabaseUrl } from './test-database.js';
 
 /** A GraphQL response as the client sees it. */
 export interface GqlResult<T = Record<string, any>> {
@@ -14,7 +14,7 @@ export interface GqlResult<T = Record<string, any>> {
   errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string; field?: string } }[];
 }
 
-/** A real audithook on an ephemeral loopback port over a fresh SQLite file, with one organization. */
+/** A real audithook on an ephemeral loopback port over a fresh database (SQLite file or throwaway PostgreSQL database), with one organization. */
 export interface TestServer {
   app: App;
   config: Config;
@@ -45,10 +45,11 @@ export const TEST_ENV: Record<string, string> = {
   AUDITHOOK_TEST_DELAY: '300ms',
 };
 
-/** Starts a server; `env` overrides TEST_ENV, `dir` reuses a data folder (restarts). */
+/** Starts a server; `env` overrides TEST_ENV, `dir` reuses a data folder (restarts; on PostgreSQL, the same database). */
 export async function startTestServer(env: Record<string, string> = {}, options: AppOptions & { dir?: string; captureLogs?: boolean } = {}): Promise<TestServer> {
   const dir = options.dir ?? tempDir('audithook-test-');
-  const config = loadConfig({ ...TEST_ENV, DATABASE_URL: `sqlite:${join(dir, 'audithook.db')}`, ...(options.captureLogs ? { LOG_LEVEL: 'debug' } : {}), ...env }, dir);
+  const databaseUrl = env.DATABASE_URL ?? (await testDatabaseUrl(dir));
+  const config = loadConfig({ ...TEST_ENV, DATABASE_URL: databaseUrl, ...(options.captureLogs ? { LOG_LEVEL: 'debug' } : {}), ...env }, dir);
   const logs: string[] = [];
   const logger = options.captureLogs ? createLogger(config.logLevel, { write: (line: string) => void logs.push(line) }) : createLogger(config.logLevel);
   const app = await startApp(config, logger, options);

@@ -12,7 +12,7 @@ const COUNTED_TABLES = [
 ] as const;
 
 /**
- * Everything a GraphQL call could have stored, read from the SQLite file through the app's own
+ * Everything a GraphQL call could have stored, read from the database through the app's own
  * connection; two equal snapshots mean the call stored nothing. `last_used_at` (refreshed by every
  * authenticated request) is left out.
  */
@@ -20,7 +20,7 @@ export async function storeSnapshot(app: App): Promise<string> {
   const connection = app.orm.em.getConnection();
   const parts: Record<string, unknown> = {};
   for (const table of FULL_TABLES) {
-    const rows = await connection.execute<Record<string, unknown>[]>(`select * from ${table} order by rowid`);
+    const rows = await connection.execute<Record<string, unknown>[]>(`select * from ${table} order by id`);
     parts[table] = rows.map(({ last_used_at: _lastUsedAt, ...row }) => row);
   }
   for (const [table, key] of COUNTED_TABLES) {

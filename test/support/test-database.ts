@@ -1,6 +1,8 @@
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll } from 'vitest';
+import { adminClient, TEST_DATABASE_PREFIX, TEST_POSTGRES_ADMIN_URL } from './postgres-admin.js';
+
+export { adminClient, TEST_POSTGRES_ADMIN_URL };
 
 /**
  * Which database the suite runs on: SQLite files in temp folders (the default), or throwaway
@@ -8,21 +10,8 @@ import { afterAll } from 'vitest';
  */
 export const TEST_DATABASE: 'sqlite' | 'postgres' = process.env.AUDITHOOK_TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite';
 
-/** The PostgreSQL server the postgres matrix uses: 127.0.0.1:5432, user postgres, trust authentication. */
-export const TEST_POSTGRES_ADMIN_URL = process.env.AUDITHOOK_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
-/** Names of throwaway databases: the creating process's pid comes first, so a later run can drop what a crashed one left. */
-export const TEST_DATABASE_PREFIX = 'audithook_t_';
-
 const made = new Map<string, Promise<string>>();
 let counter = 0;
-
-/** A connection to the admin database, for CREATE/DROP DATABASE and test-side inspection. */
-export async function adminClient(): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: TEST_POSTGRES_ADMIN_URL });
-  await client.connect();
-  return client;
-}
 
 /** A fresh, empty PostgreSQL database; returns its URL. Dropped when the test file ends. */
 export async function createPostgresDatabase(): Promise<string> {

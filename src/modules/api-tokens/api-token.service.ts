@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { EntityManager, MikroORM } from '@mikro-orm/sqlite';
+import type { EntityManager, MikroORM } from '@mikro-orm/sql';
 import { AppError, badInput } from '../../lib/app-error.js';
 import { isId } from '../../lib/ids.js';
 import type { AuditEventService } from '../audit-events/audit-event.service.js';

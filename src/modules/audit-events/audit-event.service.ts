@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import type { EntityManager, MikroORM } from '@mikro-orm/sqlite';
+import type { EntityManager, MikroORM } from '@mikro-orm/sql';
 import { decodeCursor, pageSize, toPage, type Page } from '../../lib/paging.js';
 import { isUniqueViolation, json, sqlOf, type AuditEventRow } from '../../db/kysely.js';
 import { badInput } from '../../lib/app-error.js';

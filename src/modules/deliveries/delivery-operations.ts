@@ -1,4 +1,4 @@
-import type { MikroORM } from '@mikro-orm/sqlite';
+import type { MikroORM } from '@mikro-orm/sql';
 import type { DeliveryConfig } from '../../config.js';
 import { AppError, badInput } from '../../lib/app-error.js';
 import { isId, newId } from '../../lib/ids.js';

@@ -1,4 +1,4 @@
-import type { EntityManager, MikroORM } from '@mikro-orm/sqlite';
+import type { EntityManager, MikroORM } from '@mikro-orm/sql';
 import type { DeliveryConfig } from '../../config.js';
 import { dateOf, parsedJson, sqlOf, type DeliveryAttemptRow } from '../../db/kysely.js';
 import type { SendOutcome, WebhookRequest } from '../../delivery/http-client.js';

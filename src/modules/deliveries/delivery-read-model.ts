@@ -1,4 +1,4 @@
-import type { MikroORM } from '@mikro-orm/sqlite';
+import type { MikroORM } from '@mikro-orm/sql';
 import { isId } from '../../lib/ids.js';
 import { decodeCursor, pageSize, toPage, type Page } from '../../lib/paging.js';
 import { AuditEvent } from '../audit-events/audit-event.entity.js';

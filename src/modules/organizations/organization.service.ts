@@ -1,7 +1,7 @@
-import type { MikroORM } from '@mikro-orm/sqlite';
+import type { MikroORM } from '@mikro-orm/sql';
 import { badInput } from '../../lib/app-error.js';
 import { Role } from '../roles.js';
-import type { EntityManager } from '@mikro-orm/sqlite';
+import type { EntityManager } from '@mikro-orm/sql';
 import { Organization } from './organization.entity.js';
 
 /** Issues tokens inside a caller's transaction: the api-tokens module implements it (this module does not import it). */

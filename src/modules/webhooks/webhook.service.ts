@@ -1,4 +1,4 @@
-import type { EntityManager, MikroORM } from '@mikro-orm/sqlite';
+import type { EntityManager, MikroORM } from '@mikro-orm/sql';
 import { checkDestinationUrl } from '../../delivery/destination.js';
 import { generateSigningSecret } from '../../delivery/signing.js';
 import { AppError } from '../../lib/app-error.js';

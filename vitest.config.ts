@@ -17,7 +17,12 @@ export const SQLITE_ONLY = [
 ];
 
 /** Tests about PostgreSQL itself (they also need the SQLite side, e.g. schema equivalence), in the postgres matrix only. */
-export const POSTGRES_ONLY = ['test/db/schema-equivalence.test.ts', 'test/startup/postgres-startup-errors.test.ts'];
+export const POSTGRES_ONLY = [
+  'test/db/schema-equivalence.test.ts',
+  'test/startup/postgres-startup-errors.test.ts',
+  'test/db/notifications.test.ts', // both notification implementations, side by side
+  'test/jobs/webhook-slots.test.ts', // slot leases on a SQLite file and a PostgreSQL database, side by side
+];
 
 export default defineConfig({
   resolve: {

@@ -1,4 +1,6 @@
+import Database from 'better-sqlite3';
 import { createClient, type Client } from 'graphql-ws';
+import pg from 'pg';
 import WebSocket from 'ws';
 import { postGraphql, type ServerProcess } from './server-process.js';
 import { collect, waitFor } from './server.js';
@@ -69,4 +71,24 @@ export function attemptsLoggedBy(server: ServerProcess): Map<string, string> {
     if (entry.msg === 'attempt recorded' && typeof entry.attemptId === 'string') byAttempt.set(entry.attemptId, String(entry.worker));
   }
   return byAttempt;
+}
+
+/** Rows of a read-only query on the database of DATABASE_URL (either dialect); write portable SQL, counts come back as numbers. */
+export async function queryDatabase(databaseUrl: string, text: string): Promise<Record<string, unknown>[]> {
+  const numeric = (row: Record<string, unknown>) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === 'string' && /^\d+$/.test(v) && k === 'n' ? Number(v) : v]));
+  if (databaseUrl.startsWith('sqlite:')) {
+    const db = new Database(databaseUrl.slice('sqlite:'.length), { readonly: true });
+    try {
+      return (db.prepare(text).all() as Record<string, unknown>[]).map(numeric);
+    } finally {
+      db.close();
+    }
+  }
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return (await client.query(text)).rows.map(numeric);
+  } finally {
+    await client.end();
+  }
 }

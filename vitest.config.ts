@@ -22,6 +22,7 @@ export const POSTGRES_ONLY = [
   'test/startup/postgres-startup-errors.test.ts',
   'test/db/notifications.test.ts', // both notification implementations, side by side
   'test/jobs/webhook-slots.test.ts', // slot leases on a SQLite file and a PostgreSQL database, side by side
+  'test/scale-out.test.ts', // api and worker processes on one PostgreSQL database
 ];
 
 export default defineConfig({

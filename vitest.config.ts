@@ -23,6 +23,7 @@ export const POSTGRES_ONLY = [
   'test/db/notifications.test.ts', // both notification implementations, side by side
   'test/jobs/webhook-slots.test.ts', // slot leases on a SQLite file and a PostgreSQL database, side by side
   'test/scale-out.test.ts', // api and worker processes on one PostgreSQL database
+  'test/scale.test.ts', // the scale test: one api, two workers, 5,000 events, a worker SIGKILLed
 ];
 
 export default defineConfig({

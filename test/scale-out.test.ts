@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
+import { LOCK_LIFETIME_MS } from '../src/jobs/delivery-runtime.js';
 import { attemptsLoggedBy, liveAttempts, OPS, queryDatabase, wsClientOf } from './support/cluster.js';
 import { startReceiver, type Receiver } from './support/receiver.js';
 import { createOrgWithCli, postGraphql, startServerProcess, type ServerProcess } from './support/server-process.js';
@@ -167,5 +168,37 @@ describe('scale-out on PostgreSQL', () => {
     expect(attemptsLoggedBy(survivor).size).toBeGreaterThan(0);
     for (const response of held) response.destroy();
     console.log(`SIGKILLed worker: its ${held.length} requests in flight were taken over and every event delivered ${takenOverMs} ms after the kill`);
+  }, 90_000);
+
+  it('a worker stopped with SIGTERM finishes its request in flight once; the other worker carries on at once, not after the lock lifetime', async () => {
+    const { env, databaseUrl, receiver, orgId, adminToken } = await setUp({ AUDITHOOK_MAX_BATCH_SIZE: '1' });
+    const api = await start(env, 'api');
+    const leaving = await start(env, 'worker');
+    expect((await postGraphql(api.url, adminToken, OPS.register, { org: orgId, url: receiver.url })).errors).toBeUndefined();
+    await waitFor(() => receiver.requests.length >= 1);
+    // Each request is answered after 0.5 s: the leaving worker has requests in flight when told to stop.
+    receiver.respond((_request, _index, response) => void setTimeout(() => response.writeHead(200).end('ok'), 500));
+    const record = async (count: number, label: string) => {
+      const inputs = Array.from({ length: count }, (_, i) => ({ action: 'term_probe', actor: { id: `${label}-${i}` } }));
+      return (await postGraphql(api.url, adminToken, OPS.recordMany, { org: orgId, inputs })).data.recordAuditEvents.map((e: { id: string }) => e.id) as string[];
+    };
+    const before = await record(12, 'before');
+    const staying = await start(env, 'worker');
+    await waitFor(() => receiver.requests.length >= 3); // the leaving worker has requests in flight
+    const stoppedAt = Date.now();
+    const exited = leaving.stop(20_000);
+    const after = await record(12, 'after');
+    const ids = [...before, ...after];
+    await waitFor(async () => (await queryDatabase(databaseUrl, `select count(*) as n from deliveries where status <> 'SUCCEEDED'`))[0]!.n === 0, 30_000, 50);
+    const doneMs = Date.now() - stoppedAt;
+    expect(await exited).toBe(0);
+    const counts = new Map<string, number>();
+    for (const id of receiver.eventIds()) counts.set(id, (counts.get(id) ?? 0) + 1);
+    expect(ids.filter((id) => counts.get(id) !== 1)).toEqual([]); // each exactly once: nothing in flight was abandoned
+    expect(await queryDatabase(databaseUrl, DUPLICATE_ATTEMPT_NUMBERS)).toEqual([]);
+    expect(attemptsLoggedBy(staying).size).toBeGreaterThan(0);
+    // 24 requests of 0.5 s, 4 at a time: ~3 s of work; waiting for the leaving worker's locks would take 10 s (LOCK_LIFETIME_MS).
+    expect(doneMs).toBeLessThan(LOCK_LIFETIME_MS);
+    console.log(`SIGTERM: leaving worker exited 0; all ${ids.length} events delivered exactly once ${doneMs} ms after the stop`);
   }, 90_000);
 });

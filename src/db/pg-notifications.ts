@@ -25,6 +25,10 @@ export class PgNotifications implements Notifications {
   private reconnectTimer: NodeJS.Timeout | null = null;
   private reconnectDelayMs = RECONNECT_MIN_MS;
   private connecting: Promise<pg.Client> | null = null;
+  /** Statements run one at a time on the one connection (pg deprecates overlapping queries on a client). */
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Notifications queued but not yet sent, by channel and payload: an identical one joins it instead of repeating it. */
+  private readonly unsent = new Map<string, Promise<void>>();
 
   private constructor(
     private readonly connection: PgNotificationsConnection,
@@ -46,8 +50,17 @@ export class PgNotifications implements Notifications {
 
   async publish(channel: NotificationChannel, payload: string): Promise<void> {
     assertPayloadFits(channel, payload);
-    const client = await this.ready();
-    await client.query('SELECT pg_notify($1, $2)', [channel, payload]);
+    const key = `${channel}\n${payload}`;
+    const waiting = this.unsent.get(key);
+    if (waiting) return waiting; // a hint already on its way says the same
+    const sent = this.serially(async (client) => {
+      this.unsent.delete(key);
+      await client.query('SELECT pg_notify($1, $2)', [channel, payload]);
+    });
+    this.unsent.set(key, sent);
+    return sent.finally(() => {
+      if (this.unsent.get(key) === sent) this.unsent.delete(key);
+    });
   }
 
   async subscribe(channel: NotificationChannel, handler: NotificationHandler): Promise<() => Promise<void>> {
@@ -56,12 +69,12 @@ export class PgNotifications implements Notifications {
     if (!set) this.handlers.set(channel, (set = new Set()));
     const entry: NotificationHandler = (payload) => handler(payload);
     set.add(entry);
-    if (first) await (await this.ready()).query(`LISTEN ${quoteChannel(channel)}`);
+    if (first) await this.serially((client) => client.query(`LISTEN ${quoteChannel(channel)}`));
     return async () => {
       set.delete(entry);
       if (set.size > 0 || this.handlers.get(channel) !== set) return;
       this.handlers.delete(channel);
-      if (this.client && !this.closed) await this.client.query(`UNLISTEN ${quoteChannel(channel)}`).catch(() => undefined);
+      if (this.client && !this.closed) await this.serially((client) => client.query(`UNLISTEN ${quoteChannel(channel)}`)).catch(() => undefined);
     };
   }
 
@@ -72,6 +85,13 @@ export class PgNotifications implements Notifications {
     const client = this.client;
     this.client = null;
     await client?.end().catch(() => undefined);
+  }
+
+  /** Runs `task` on the connected client after every statement queued before it. */
+  private serially<T>(task: (client: pg.Client) => Promise<T>): Promise<T> {
+    const run = this.queue.then(async () => task(await this.ready()));
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
   /** The connected client, waiting for a reconnection in progress. */

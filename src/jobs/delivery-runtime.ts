@@ -169,6 +169,7 @@ export class DeliveryRuntime implements DeliverySignals {
     for (const unsubscribe of this.unsubscribe.splice(0)) await unsubscribe().catch(() => undefined);
     if (this.processing) {
       await this.unlockWaitingJobs();
+      await this.handBackParked();
       try {
         await this.agenda.drain(graceMs);
       } catch (error) {
@@ -284,6 +285,18 @@ export class DeliveryRuntime implements DeliverySignals {
       if (ids.length > 0) await this.options.jobStore.backend.repository.unlockJobs(ids as never);
     } catch (error) {
       this.options.logger.warn({ err: error }, 'could not hand back waiting jobs; they run after the lock lifetime');
+    }
+  }
+
+  /** Parked attempts are due now, for whichever worker is free (they were rescheduled PARKED_RECHECK_MS ahead). */
+  private async handBackParked(): Promise<void> {
+    for (const job of this.parked.takeAllSettled()) {
+      try {
+        job.schedule(new Date());
+        await job.save();
+      } catch (error) {
+        this.options.logger.warn({ err: error, deliveryId: job.attrs.data.deliveryId }, 'could not hand back a parked attempt; it runs at its recheck time');
+      }
     }
   }
 

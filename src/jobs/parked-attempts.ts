@@ -79,6 +79,14 @@ export class ParkedAttempts<J> {
     if (queue?.delete(deliveryId) && queue.size === 0) this.queues.delete(entry.key);
   }
 
+  /** Empties the line and returns every parked job whose run has settled (shutdown hands them to other workers). */
+  takeAllSettled(): J[] {
+    const jobs = [...this.entries.values()].filter((entry) => entry.settled).map((entry) => entry.job);
+    this.entries.clear();
+    this.queues.clear();
+    return jobs;
+  }
+
   /** Attempts in line for `key` (for tests and metrics). */
   count(key: string): number {
     return this.queues.get(key)?.size ?? 0;

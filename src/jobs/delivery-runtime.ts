@@ -7,6 +7,7 @@ import type { Logger } from '../lib/logger.js';
 import type { DeliverySignals } from '../modules/deliveries/delivery-signals.js';
 import { USER_AGENT, type AttemptFailure, type DeliveryPipeline } from '../modules/deliveries/delivery-pipeline.js';
 import type { JobBackend } from './job-backend.js';
+import { JobUpkeep, UPKEEP_INTERVAL_MS } from './job-upkeep.js';
 import { ParkedAttempts } from './parked-attempts.js';
 import { WebhookSlots } from './webhook-slots.js';
 
@@ -29,8 +30,7 @@ export const LOCK_LIFETIME_MS = 10_000;
 const LOCK_TOUCH_INTERVAL_MS = 3_000;
 /** A slot lease outlives the longest request by this much before a dead holder's slot is free again. */
 const SLOT_LEASE_MARGIN_MS = 5_000;
-/** How often finished deliver jobs that their run failed to remove are swept from the job store. */
-const LEFTOVER_SWEEP_INTERVAL_MS = 60_000;
+
 /** How long SIGTERM waits for requests in flight before leaving them to the next start. */
 export const SHUTDOWN_GRACE_MS = 10_000;
 /**
@@ -155,7 +155,8 @@ export class DeliveryRuntime implements DeliverySignals {
     this.unsubscribe.push(await notifications.subscribe(NotificationChannels.slotReleased, fromOthers((webhookId) => this.parked.wakeNext(webhookId))));
     await this.recover();
     const sweepMs = notifications.crossProcess ? SWEEP_INTERVAL_MS : SILENT_SWEEP_INTERVAL_MS;
-    this.timers.push(setInterval(() => void this.sweep(), sweepMs), setInterval(() => void this.removeLeftoverJobs(), LEFTOVER_SWEEP_INTERVAL_MS));
+    const upkeep = new JobUpkeep(this.agenda, DELIVER_JOB, this.options.deliveries, this.options.logger);
+    this.timers.push(setInterval(() => void this.sweep(), sweepMs), setInterval(() => void upkeep.run(), UPKEEP_INTERVAL_MS));
     for (const timer of this.timers) timer.unref();
   }
 
@@ -297,19 +298,6 @@ export class DeliveryRuntime implements DeliverySignals {
       } catch (error) {
         this.options.logger.warn({ err: error, deliveryId: job.attrs.data.deliveryId }, 'could not hand back a parked attempt; it runs at its recheck time');
       }
-    }
-  }
-
-  /** Finished deliver jobs that their run's removal missed (a crash between finish and remove) are deleted. */
-  private async removeLeftoverJobs(): Promise<void> {
-    try {
-      // Only runs that ended a while ago: a job being re-saved right now (a redelivery) is left alone.
-      const endedBefore = Date.now() - LEFTOVER_SWEEP_INTERVAL_MS;
-      const { jobs } = await this.agenda.queryJobs({ name: DELIVER_JOB, state: 'completed', limit: 500 });
-      const ids = jobs.filter((job) => job.lastFinishedAt && new Date(job.lastFinishedAt).getTime() < endedBefore).map((job) => String(job._id));
-      if (ids.length > 0) await this.agenda.cancel({ ids });
-    } catch (error) {
-      this.options.logger.warn({ err: error }, 'could not sweep finished jobs');
     }
   }
 

@@ -115,9 +115,13 @@ export class DeliveryPipeline implements DeliveryCancellation {
     return this.outbox.waitingWebhooks();
   }
 
-  /** Deliveries that still owe an attempt, with when and which attempt (for start-up recovery). */
-  async unfinished(): Promise<{ id: string; webhookId: string; runAt: Date }[]> {
-    const rows = await this.orm.em.fork().find(Delivery, { status: { $in: UNFINISHED } }, { fields: ['id', 'webhook', 'attemptCount', 'nextAttemptAt', 'createdAt'] });
+  /**
+   * Deliveries that still owe an attempt, with when (start-up recovery); with `dueBefore`, only those
+   * whose attempt was due before then, at most `limit` (the job layer's check for deliveries left without a job).
+   */
+  async unfinished(dueBefore?: Date, limit?: number): Promise<{ id: string; webhookId: string; runAt: Date }[]> {
+    const where = dueBefore ? { status: { $in: UNFINISHED }, nextAttemptAt: { $lt: dueBefore } } : { status: { $in: UNFINISHED } };
+    const rows = await this.orm.em.fork().find(Delivery, where, { fields: ['id', 'webhook', 'attemptCount', 'nextAttemptAt', 'createdAt'], ...(limit ? { limit, orderBy: { nextAttemptAt: 'asc' as const } } : {}) });
     return rows.map((d) => ({ id: d.id, webhookId: d.webhook, runAt: d.nextAttemptAt ?? d.createdAt }));
   }
 

@@ -1,5 +1,7 @@
 import { loadConfig } from './src/config.js';
-import { ormOptions } from './src/db/orm.js';
+import { driverFor, ormOptions } from './src/db/orm.js';
+
+const { database } = loadConfig();
 
 /** For `npx mikro-orm` tooling (migration:create etc.); the app itself calls ormOptions directly. */
-export default ormOptions(loadConfig().database);
+export default { ...ormOptions(database), driver: await driverFor(database.kind) };

@@ -20,6 +20,7 @@ export const SQLITE_ONLY = [
 export const POSTGRES_ONLY = [
   'test/db/schema-equivalence.test.ts',
   'test/startup/postgres-startup-errors.test.ts',
+  'test/http/postgres-outage.test.ts',
   'test/db/notifications.test.ts', // both notification implementations, side by side
   'test/jobs/webhook-slots.test.ts', // slot leases on a SQLite file and a PostgreSQL database, side by side
   'test/scale-out.test.ts', // api and worker processes on one PostgreSQL database

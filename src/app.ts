@@ -62,7 +62,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     });
     if (options.deliver !== false) {
       runtime = new DeliveryRuntime({
-        jobStore: createJobBackend(config.database, logger),
+        jobs: await createJobBackend(config.database, logger),
         db: () => sqlOf(orm.em.fork()),
         notifications,
         deliver: config.role !== 'api',

@@ -1,6 +1,5 @@
-import { PostgreSqlPlatform } from '@mikro-orm/postgresql';
 import type { EntityManager } from '@mikro-orm/sql';
-import type { Generated, Kysely } from 'kysely';
+import { PostgresAdapter, type Generated, type Kysely, type SelectQueryBuilder } from 'kysely';
 
 /*
  * Row types of the tables the hot path writes with set-based SQL (ingest, outbox, delivery,
@@ -105,7 +104,16 @@ export function sqlOf(em: EntityManager): Kysely<HotPathDatabase> {
 
 /** Whether `em` runs on PostgreSQL (for the few statements that differ, e.g. FOR UPDATE SKIP LOCKED). */
 export function isPostgres(em: EntityManager): boolean {
-  return em.getPlatform() instanceof PostgreSqlPlatform;
+  return em.getKysely().getExecutor().adapter instanceof PostgresAdapter;
+}
+
+/**
+ * Makes a row-claiming subquery skip rows another transaction has locked, so concurrent claimers each
+ * take different rows and none waits: FOR UPDATE SKIP LOCKED on PostgreSQL. SQLite needs nothing (its
+ * write transactions run one at a time, BEGIN IMMEDIATE), so the query is left as it is there.
+ */
+export function skippingLockedRows(em: EntityManager): <DB, TB extends keyof DB, O>(query: SelectQueryBuilder<DB, TB, O>) => SelectQueryBuilder<DB, TB, O> {
+  return isPostgres(em) ? (query) => query.forUpdate().skipLocked() : (query) => query;
 }
 
 /** A JSON column's value as the ORM stores it: JSON text, which PostgreSQL takes into jsonb and SQLite keeps. */

@@ -2,9 +2,7 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
 import { Migrator } from '@mikro-orm/migrations';
-import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { MikroORM, type Options } from '@mikro-orm/sql';
-import { SqliteDriver } from '@mikro-orm/sqlite';
 import Database from 'better-sqlite3';
 import 'reflect-metadata';
 import type { DatabaseConfig, PostgresDatabaseConfig, SqliteDatabaseConfig } from '../config.js';
@@ -16,7 +14,15 @@ import { postgresPoolOptions, verifyPostgresConnection } from './postgres.js';
 import { DEFAULT_SQLITE_BUSY_TIMEOUT_MS } from './sqlite-busy.js';
 import { SharedFileSqliteDialect } from './sqlite-dialect.js';
 
-/** The one ORM options builder, shared by the server, the CLI and mikro-orm.config.ts. */
+/**
+ * The MikroORM driver of a database, loaded on demand: a SQLite process never loads pg and the
+ * PostgreSQL driver (a quarter of a second of start-up for every CLI command), nor the other way round.
+ */
+export async function driverFor(kind: DatabaseConfig['kind']): Promise<NonNullable<Options['driver']>> {
+  return kind === 'sqlite' ? (await import('@mikro-orm/sqlite')).SqliteDriver : (await import('@mikro-orm/postgresql')).PostgreSqlDriver;
+}
+
+/** The one ORM options builder (all but the driver, see driverFor), shared by the server, the CLI and mikro-orm.config.ts. */
 export function ormOptions(database: DatabaseConfig): Options {
   const common: Options = {
     entities,
@@ -39,10 +45,9 @@ export function ormOptions(database: DatabaseConfig): Options {
     forceUtcTimezone: true,
     onCreateConnection: undefined,
   };
-  if (database.kind === 'sqlite') return { ...common, driver: SqliteDriver, dbName: database.path };
+  if (database.kind === 'sqlite') return { ...common, dbName: database.path };
   return {
     ...common,
-    driver: PostgreSqlDriver,
     host: database.host,
     port: database.port,
     user: database.user,
@@ -70,7 +75,7 @@ export async function openDatabase(database: DatabaseConfig, options: { migrate?
 }
 
 async function openPostgres(database: PostgresDatabaseConfig): Promise<MikroORM> {
-  const orm = await MikroORM.init(ormOptions(database));
+  const orm = await MikroORM.init({ ...ormOptions(database), driver: await driverFor('postgresql') });
   try {
     await verifyPostgresConnection(database, () => orm.em.getConnection().execute('select 1'));
   } catch (error) {
@@ -112,7 +117,7 @@ async function openSqlite(database: SqliteDatabaseConfig, logger: Logger | undef
     throw error;
   }
   for (const companion of [`${database.path}-wal`, `${database.path}-shm`]) warnNarrowed(companion, tightenFile(companion).widenedModeWas);
-  return MikroORM.init({ ...ormOptions(database), driverOptions: new SharedFileSqliteDialect(native, DEFAULT_SQLITE_BUSY_TIMEOUT_MS) });
+  return MikroORM.init({ ...ormOptions(database), driver: await driverFor('sqlite'), driverOptions: new SharedFileSqliteDialect(native, DEFAULT_SQLITE_BUSY_TIMEOUT_MS) });
 }
 
 export { MikroORM };

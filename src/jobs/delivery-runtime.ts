@@ -53,7 +53,7 @@ export interface DeliverJobData {
 /** Options of the runtime; tests shorten the timing through DeliveryConfig. */
 export interface DeliveryRuntimeOptions {
   /** The job store, from createJobBackend (our SQLite backend or @agendajs/postgres-backend); the runtime closes it. */
-  jobStore: JobBackend;
+  jobs: JobBackend;
   /** Kysely on the application database, for the per-webhook slot leases. */
   db: () => Kysely<any>;
   notifications: Notifications;
@@ -104,7 +104,7 @@ export class DeliveryRuntime implements DeliverySignals {
     this.parked = new ParkedAttempts((job) => void this.wake(job));
     this.slots = new WebhookSlots(options.db, config.webhookConcurrency, config.requestTimeoutMs + SLOT_LEASE_MARGIN_MS, (webhookId) => this.slotReleased(webhookId));
     this.agenda = new Agenda({
-      backend: options.jobStore.backend,
+      backend: options.jobs.backend,
       name: options.workerId,
       processEvery: '1 second',
       // No shared cap on running jobs: a deliver job runs only as long as its own webhook's request,
@@ -136,11 +136,11 @@ export class DeliveryRuntime implements DeliverySignals {
    * connects, so jobs can be saved (the job store's channel tells the workers).
    */
   async start(): Promise<void> {
-    const { jobStore, notifications, deliver } = this.options;
-    await jobStore.connect(); // idempotent; connecting here makes a bad database a catchable error
+    const { jobs, notifications, deliver } = this.options;
+    await jobs.connect(); // idempotent; connecting here makes a bad database a catchable error
     if (!deliver) {
       // Agenda connects its notification channel only in start(); an api process publishes on it without processing.
-      await jobStore.backend.notificationChannel?.connect();
+      await jobs.backend.notificationChannel?.connect();
       return;
     }
     await this.slots.ensureTable();
@@ -178,19 +178,19 @@ export class DeliveryRuntime implements DeliverySignals {
       }
       this.options.logger.debug('agenda drained');
     } else {
-      await this.options.jobStore.backend.notificationChannel?.disconnect().catch(() => undefined);
-      await this.options.jobStore.backend.disconnect().catch(() => undefined);
+      await this.options.jobs.backend.notificationChannel?.disconnect().catch(() => undefined);
+      await this.options.jobs.backend.disconnect().catch(() => undefined);
     }
     await this.agenda.stop().catch(() => undefined);
-    await this.options.jobStore.close().catch((error: unknown) => this.options.logger.warn({ err: error }, 'closing the job store failed'));
+    await this.options.jobs.close().catch((error: unknown) => this.options.logger.warn({ err: error }, 'closing the job store failed'));
     this.options.logger.debug('agenda stopped');
     this.client.close();
   }
 
   /** For /healthz: which job backend runs and whether it answers. */
   async jobStoreStatus(): Promise<{ backend: string; ok: boolean }> {
-    const ok = await this.options.jobStore.check().catch(() => false);
-    return { backend: this.options.jobStore.name, ok };
+    const ok = await this.options.jobs.check().catch(() => false);
+    return { backend: this.options.jobs.name, ok };
   }
 
   /**
@@ -283,7 +283,7 @@ export class DeliveryRuntime implements DeliverySignals {
       const processor = (this.agenda as unknown as { jobProcessor?: { stop(): { attrs: { _id: unknown } }[] } }).jobProcessor;
       const waiting = processor?.stop() ?? [];
       const ids = waiting.map((job) => job.attrs._id).filter((id) => id !== undefined);
-      if (ids.length > 0) await this.options.jobStore.backend.repository.unlockJobs(ids as never);
+      if (ids.length > 0) await this.options.jobs.backend.repository.unlockJobs(ids as never);
     } catch (error) {
       this.options.logger.warn({ err: error }, 'could not hand back waiting jobs; they run after the lock lifetime');
     }

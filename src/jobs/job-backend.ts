@@ -1,17 +1,7 @@
-import { PostgresBackend } from '@agendajs/postgres-backend';
 import type { AgendaBackend } from 'agenda';
-import pg from 'pg';
 import type { DatabaseConfig } from '../config.js';
-import { postgresPoolConfig } from '../db/postgres.js';
 import type { Logger } from '../lib/logger.js';
 import { SqliteBackend } from './sqlite-backend/index.js';
-
-/** Connections the job backend keeps to PostgreSQL: one held by LISTEN, the rest for locking and saving jobs. */
-const POSTGRES_JOB_POOL_SIZE = 4;
-/** The LISTEN/NOTIFY channel the job backend uses (its state channel is `<name>:state`). */
-const POSTGRES_JOBS_CHANNEL = 'audithook_jobs';
-/** pg_advisory_lock key serializing the job backend's schema creation across processes (any fixed number). */
-const SCHEMA_LOCK_KEY = 7_411_020_901;
 
 /** The Agenda backend of this process, and how /healthz asks whether it answers. */
 export interface JobBackend {
@@ -31,7 +21,7 @@ export interface JobBackend {
  * backend in the same file, or `@agendajs/postgres-backend` in the same PostgreSQL database, whose
  * LISTEN/NOTIFY channel starts a saved job at once in whichever process is listening and free.
  */
-export function createJobBackend(database: DatabaseConfig, logger: Logger): JobBackend {
+export async function createJobBackend(database: DatabaseConfig, logger: Logger): Promise<JobBackend> {
   if (database.kind === 'sqlite') {
     const backend = new SqliteBackend({
       path: database.path,
@@ -46,64 +36,7 @@ export function createJobBackend(database: DatabaseConfig, logger: Logger): JobB
       close: async () => undefined,
     };
   }
-  // Our own pool (the backend leaves a pool it is given open): a dropped idle connection is logged, not fatal.
-  const pool = new pg.Pool(postgresPoolConfig(database, POSTGRES_JOB_POOL_SIZE));
-  pool.on('error', (error) => logger.warn({ err: error }, 'job store connection lost; the pool reconnects'));
-  const backend = new SerializedPostgresBackend(pool);
-  return {
-    backend,
-    name: backend.name,
-    connect: () => backend.connected(),
-    async check() {
-      await pool.query('select 1');
-      return true;
-    },
-    close: () => pool.end(),
-  };
-}
-
-/**
- * `@agendajs/postgres-backend`, whose schema creation (CREATE TABLE/INDEX/FUNCTION IF NOT EXISTS, which
- * race when processes start together) runs under an advisory lock, once. Agenda calls connect() from
- * its constructor without handling a failure, so connect() never rejects: connected() reports it.
- */
-class SerializedPostgresBackend extends PostgresBackend {
-  /** The one connect attempt's outcome: null, or why it failed. */
-  private outcome: Promise<unknown> | undefined;
-
-  constructor(private readonly pool: pg.Pool) {
-    super({ pool, tableName: 'agenda_jobs', channelName: POSTGRES_JOBS_CHANNEL, ensureSchema: true });
-  }
-
-  override connect(): Promise<void> {
-    return this.attempt().then(() => undefined);
-  }
-
-  /** Resolves once connected; rejects with the reason it could not connect. */
-  async connected(): Promise<void> {
-    const error = await this.attempt();
-    if (error) throw error;
-  }
-
-  private attempt(): Promise<unknown> {
-    this.outcome ??= this.connectLocked().then(
-      () => null,
-      (error: unknown) => error ?? new Error('job store connection failed'),
-    );
-    return this.outcome;
-  }
-
-  private async connectLocked(): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('select pg_advisory_lock($1)', [SCHEMA_LOCK_KEY]);
-      try {
-        await super.connect();
-      } finally {
-        await client.query('select pg_advisory_unlock($1)', [SCHEMA_LOCK_KEY]);
-      }
-    } finally {
-      client.release();
-    }
-  }
+  // Loaded on demand: a SQLite process never loads pg or the PostgreSQL backend.
+  const { createPostgresJobBackend } = await import('./postgres-job-backend.js');
+  return createPostgresJobBackend(database, logger);
 }

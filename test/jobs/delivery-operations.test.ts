@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 import { collect, startTestServer, waitFor, type TestServer } from '../support/server.js';
 import { subscribeLive } from '../support/subscriptions.js';
+import { JOB_DELIVERY_ID_SQL } from '../support/test-database.js';
 
 const REGISTER = `mutation($org: ID!, $input: RegisterWebhookInput!) { registerWebhook(organizationId: $org, input: $input) { id } }`;
 const UPDATE = `mutation($org: ID!, $input: UpdateWebhookInput!) { updateWebhook(organizationId: $org, input: $input) { id url } }`;
@@ -38,11 +39,11 @@ async function quiescent(webhookId: string): Promise<boolean> {
   const deliveries = server.app.services.deliveryPipeline;
   if ((await deliveries.unfinished()).some((d) => d.webhookId === webhookId)) return false;
   if ((await deliveries.webhooksWithPendingEvents()).includes(webhookId)) return false;
-  const rows = await server.app.orm.em.fork().getConnection().execute<{ n: number }[]>(
-    `select count(*) as n from agenda_jobs where json_extract(data, '$.deliveryId') in (select id from deliveries where webhook_id = ?)`,
+  const rows = await server.app.orm.em.fork().getConnection().execute<{ n: number | string }[]>(
+    `select count(*) as n from agenda_jobs where ${JOB_DELIVERY_ID_SQL} in (select id from deliveries where webhook_id = ?)`,
     [webhookId],
   );
-  return rows[0]!.n === 0;
+  return Number(rows[0]!.n) === 0;
 }
 
 const events = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => ({ action: 'burst_event', actor: { id: `${prefix}-${i}` } }));
@@ -242,11 +243,11 @@ describe('operator actions', () => {
       // their Agenda jobs are gone too (a job running right now removes itself when it finds CANCELLED)
       const cancelledIds = cancelled.data!.deliveries.edges.map((e: any) => e.node.id);
       await waitFor(async () => {
-        const rows = await server.app.orm.em.fork().getConnection().execute<{ n: number }[]>(
-          `select count(*) as n from agenda_jobs where json_extract(data, '$.deliveryId') in (${cancelledIds.map(() => '?').join(',')})`,
+        const rows = await server.app.orm.em.fork().getConnection().execute<{ n: number | string }[]>(
+          `select count(*) as n from agenda_jobs where ${JOB_DELIVERY_ID_SQL} in (${cancelledIds.map(() => '?').join(',')})`,
           cancelledIds,
         );
-        return rows[0]!.n === 0;
+        return Number(rows[0]!.n) === 0;
       });
       const between = await gql(RECORD_MANY, { inputs: events(2, 'between') });
       const betweenIds: string[] = between.data!.recordAuditEvents.map((e: { id: string }) => e.id);

@@ -56,3 +56,6 @@ export function testDatabaseUrl(dir: string, file = 'audithook.db'): Promise<str
   }
   return url;
 }
+
+/** SQL for a deliver job's delivery id in agenda_jobs.data: JSON text on SQLite, jsonb on PostgreSQL. */
+export const JOB_DELIVERY_ID_SQL = TEST_DATABASE === 'postgres' ? `data->>'deliveryId'` : `json_extract(data, '$.deliveryId')`;

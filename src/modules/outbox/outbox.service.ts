@@ -1,5 +1,5 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/sql';
-import { dateOf, isPostgres, sqlOf } from '../../db/kysely.js';
+import { dateOf, skippingLockedRows, sqlOf } from '../../db/kysely.js';
 import type { EventQueue } from '../audit-events/audit-event.service.js';
 
 /** An event taken out of the outbox, with when it was enqueued (to keep the batch in recording order). */
@@ -30,18 +30,16 @@ export class OutboxService implements EventQueue {
   /**
    * Takes up to `max` of a webhook's oldest waiting events out of the outbox in one statement, inside
    * the caller's transaction (the one that creates their delivery), so each event lands in exactly one
-   * delivery. SQLite's write transactions are serial (BEGIN IMMEDIATE); on PostgreSQL concurrent
-   * claimers lock rows with FOR UPDATE SKIP LOCKED, so each takes different events and none waits.
+   * delivery; concurrent claimers (other workers) skip the rows one of them holds, so none waits.
    */
   async claim(em: EntityManager, webhookId: string, max: number): Promise<ClaimedEvent[]> {
     const db = sqlOf(em);
-    const skipLocked = isPostgres(em);
+    const claimable = skippingLockedRows(em);
     const rows = await db
       .deleteFrom('pending_events')
-      .where('event_id', 'in', (eb) => {
-        const oldest = eb.selectFrom('pending_events').select('event_id').where('webhook_id', '=', webhookId).orderBy('enqueued_at').orderBy('event_id').limit(max);
-        return skipLocked ? oldest.forUpdate().skipLocked() : oldest;
-      })
+      .where('event_id', 'in', (eb) =>
+        claimable(eb.selectFrom('pending_events').select('event_id').where('webhook_id', '=', webhookId).orderBy('enqueued_at').orderBy('event_id').limit(max)),
+      )
       .returning(['event_id', 'enqueued_at'])
       .execute();
     return rows

@@ -6,6 +6,8 @@ import { assertPayloadFits, deliver, type NotificationChannel, type Notification
 const RECONNECT_MIN_MS = 250;
 /** Longest wait between reconnection tries. */
 const RECONNECT_MAX_MS = 5_000;
+/** Most notifications sent in one statement. */
+const NOTIFY_BATCH = 100;
 
 /** How to reach PostgreSQL: what `pg` takes (connection string, ssl, …). */
 export type PgNotificationsConnection = pg.ClientConfig;
@@ -29,6 +31,9 @@ export class PgNotifications implements Notifications {
   private queue: Promise<unknown> = Promise.resolve();
   /** Notifications queued but not yet sent, by channel and payload: an identical one joins it instead of repeating it. */
   private readonly unsent = new Map<string, Promise<void>>();
+  /** Notifications waiting for the next round trip, which sends up to NOTIFY_BATCH of them in one statement. */
+  private readonly outgoing: { channel: string; payload: string; key: string; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  private flushing = false;
 
   private constructor(
     private readonly connection: PgNotificationsConnection,
@@ -53,14 +58,39 @@ export class PgNotifications implements Notifications {
     const key = `${channel}\n${payload}`;
     const waiting = this.unsent.get(key);
     if (waiting) return waiting; // a hint already on its way says the same
-    const sent = this.serially(async (client) => {
-      this.unsent.delete(key);
-      await client.query('SELECT pg_notify($1, $2)', [channel, payload]);
-    });
+    const sent = new Promise<void>((resolve, reject) => this.outgoing.push({ channel, payload, key, resolve, reject }));
     this.unsent.set(key, sent);
-    return sent.finally(() => {
-      if (this.unsent.get(key) === sent) this.unsent.delete(key);
-    });
+    this.flush();
+    return sent;
+  }
+
+  /** Sends what is waiting, many notifications per round trip and commit (under load, one each would queue up). */
+  private flush(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    this.serially(async (client) => {
+      while (this.outgoing.length > 0) {
+        const batch = this.outgoing.splice(0, NOTIFY_BATCH);
+        for (const message of batch) this.unsent.delete(message.key);
+        const calls = batch.map((_, i) => `pg_notify($${2 * i + 1}, $${2 * i + 2})`).join(', ');
+        try {
+          await client.query(`SELECT ${calls}`, batch.flatMap((message) => [message.channel, message.payload]));
+          for (const message of batch) message.resolve();
+        } catch (error) {
+          for (const message of batch) message.reject(error);
+        }
+      }
+    })
+      .catch((error: unknown) => {
+        for (const message of this.outgoing.splice(0)) {
+          this.unsent.delete(message.key);
+          message.reject(error);
+        }
+      })
+      .finally(() => {
+        this.flushing = false;
+        if (this.outgoing.length > 0) this.flush();
+      });
   }
 
   async subscribe(channel: NotificationChannel, handler: NotificationHandler): Promise<() => Promise<void>> {

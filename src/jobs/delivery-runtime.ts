@@ -152,7 +152,7 @@ export class DeliveryRuntime implements DeliverySignals {
       if (from !== this.options.workerId && webhookId) handler(webhookId);
     };
     this.unsubscribe.push(await notifications.subscribe(NotificationChannels.eventsQueued, fromOthers((webhookId) => void this.pump(webhookId))));
-    this.unsubscribe.push(await notifications.subscribe(NotificationChannels.slotReleased, fromOthers((webhookId) => this.parked.wakeNext(webhookId))));
+    this.unsubscribe.push(await notifications.subscribe(NotificationChannels.slotReleased, fromOthers((webhookId) => void this.parked.wakeNext(webhookId))));
     await this.recover();
     const sweepMs = notifications.crossProcess ? SWEEP_INTERVAL_MS : SILENT_SWEEP_INTERVAL_MS;
     const upkeep = new JobUpkeep(this.agenda, DELIVER_JOB, this.options.deliveries, this.options.logger);
@@ -270,10 +270,9 @@ export class DeliveryRuntime implements DeliverySignals {
     if (webhookId) void this.pump(webhookId); // a slot freed: the next batch may go
   }
 
-  /** A slot of `webhookId` was released here: wake a parked job here, and tell the other workers. */
+  /** A slot of `webhookId` was released here: a job parked here takes it, else the other workers are told. */
   private slotReleased(webhookId: string): void {
-    this.parked.wakeNext(webhookId);
-    if (!this.options.notifications.crossProcess) return;
+    if (this.parked.wakeNext(webhookId) || !this.options.notifications.crossProcess) return;
     this.options.notifications.publish(NotificationChannels.slotReleased, `${this.options.workerId} ${webhookId}`).catch(() => undefined);
   }
 

@@ -69,25 +69,23 @@ export class WebhookSlots {
       await this.ensureTable();
       const db = this.db();
       const now = Date.now();
-      const live = await sql<{ slot: number; delivery_id: string }>`select slot, delivery_id from ${sql.table(SLOT_LEASES_TABLE)}
-        where webhook_id = ${webhookId} and expires_at > ${now}`.execute(db);
-      if (live.rows.some((row) => row.delivery_id === deliveryId)) {
-        releaseLocal();
-        return { taken: false, attempting: true };
-      }
-      const taken = new Set(live.rows.map((row) => Number(row.slot)));
-      for (let slot = 0; slot < this.limit; slot++) {
-        if (taken.has(slot)) continue;
-        const holder = `${this.holderPrefix}-${++this.sequence}`;
-        const won = await sql<{ slot: number }>`insert into ${sql.table(SLOT_LEASES_TABLE)} (webhook_id, slot, delivery_id, holder, expires_at)
-          values (${webhookId}, ${slot}, ${deliveryId}, ${holder}, ${now + this.leaseMs})
-          on conflict (webhook_id, slot) do update set delivery_id = excluded.delivery_id, holder = excluded.holder, expires_at = excluded.expires_at
+      const holder = `${this.holderPrefix}-${++this.sequence}`;
+      // One statement on the common path: the lowest slot with no live lease, unless this delivery holds one.
+      const slots = sql.join(Array.from({ length: this.limit }, (_, slot) => sql`select ${sql.lit(slot)} as slot`), sql` union all `);
+      const won = await sql<{ slot: number }>`insert into ${sql.table(SLOT_LEASES_TABLE)} (webhook_id, slot, delivery_id, holder, expires_at)
+        select ${webhookId}, candidate.slot, ${deliveryId}, ${holder}, ${now + this.leaseMs} from (${slots}) as candidate
+        where not exists (select 1 from ${sql.table(SLOT_LEASES_TABLE)} live where live.webhook_id = ${webhookId} and live.slot = candidate.slot and live.expires_at > ${now})
+          and not exists (select 1 from ${sql.table(SLOT_LEASES_TABLE)} mine where mine.webhook_id = ${webhookId} and mine.delivery_id = ${deliveryId} and mine.expires_at > ${now})
+        order by candidate.slot limit 1
+        on conflict (webhook_id, slot) do update set delivery_id = excluded.delivery_id, holder = excluded.holder, expires_at = excluded.expires_at
           where ${sql.table(SLOT_LEASES_TABLE)}.expires_at <= ${now}
-          returning slot`.execute(db);
-        if (won.rows.length === 1) return { taken: true, release: this.releaser(webhookId, slot, holder, releaseLocal) };
-      }
+        returning slot`.execute(db);
+      if (won.rows.length === 1) return { taken: true, release: this.releaser(webhookId, Number(won.rows[0]!.slot), holder, releaseLocal) };
+      // Not taken: say why (all slots busy, or this delivery is being attempted); a lost race reads as busy.
+      const attempting = await sql<{ n: number }>`select count(*) as n from ${sql.table(SLOT_LEASES_TABLE)}
+        where webhook_id = ${webhookId} and delivery_id = ${deliveryId} and expires_at > ${now}`.execute(db);
       releaseLocal();
-      return { taken: false, attempting: false };
+      return { taken: false, attempting: Number(attempting.rows[0]?.n ?? 0) > 0 };
     } catch (error) {
       releaseLocal();
       throw error;

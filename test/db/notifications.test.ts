@@ -70,6 +70,16 @@ describe('PgNotifications (LISTEN/NOTIFY on a throwaway database)', () => {
     await expect(a.publish(NotificationChannels.attemptRecorded, 'é'.repeat(4_000))).rejects.toThrow(/8000 bytes|at most 7999 fit/);
   });
 
+  it('a burst of publishes arrives whole and in order (sent many per round trip), identical unsent ones once', async () => {
+    const [a, b] = await pgPair();
+    const atB: string[] = [];
+    await b.subscribe(NotificationChannels.eventsQueued, (p) => atB.push(p));
+    const payloads = Array.from({ length: 500 }, (_, i) => `wh_${i}`);
+    await Promise.all([...payloads.map((p) => a.publish(NotificationChannels.eventsQueued, p)), a.publish(NotificationChannels.eventsQueued, 'wh_499')]);
+    await waitFor(() => atB.length >= 500);
+    expect(atB.slice(0, 500)).toEqual(payloads);
+  });
+
   it('unsubscribing the last handler stops delivery to that connection only', async () => {
     const [a, b] = await pgPair();
     const atA: string[] = [];

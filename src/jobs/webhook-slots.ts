@@ -69,23 +69,34 @@ export class WebhookSlots {
       await this.ensureTable();
       const db = this.db();
       const now = Date.now();
-      const holder = `${this.holderPrefix}-${++this.sequence}`;
-      // One statement on the common path: the lowest slot with no live lease, unless this delivery holds one.
-      const slots = sql.join(Array.from({ length: this.limit }, (_, slot) => sql`select ${sql.lit(slot)} as slot`), sql` union all `);
-      const won = await sql<{ slot: number }>`insert into ${sql.table(SLOT_LEASES_TABLE)} (webhook_id, slot, delivery_id, holder, expires_at)
-        select ${webhookId}, candidate.slot, ${deliveryId}, ${holder}, ${now + this.leaseMs} from (${slots}) as candidate
-        where not exists (select 1 from ${sql.table(SLOT_LEASES_TABLE)} live where live.webhook_id = ${webhookId} and live.slot = candidate.slot and live.expires_at > ${now})
-          and not exists (select 1 from ${sql.table(SLOT_LEASES_TABLE)} mine where mine.webhook_id = ${webhookId} and mine.delivery_id = ${deliveryId} and mine.expires_at > ${now})
-        order by candidate.slot limit 1
-        on conflict (webhook_id, slot) do update set delivery_id = excluded.delivery_id, holder = excluded.holder, expires_at = excluded.expires_at
-          where ${sql.table(SLOT_LEASES_TABLE)}.expires_at <= ${now}
-        returning slot`.execute(db);
-      if (won.rows.length === 1) return { taken: true, release: this.releaser(webhookId, Number(won.rows[0]!.slot), holder, releaseLocal) };
-      // Not taken: say why (all slots busy, or this delivery is being attempted); a lost race reads as busy.
-      const attempting = await sql<{ n: number }>`select count(*) as n from ${sql.table(SLOT_LEASES_TABLE)}
-        where webhook_id = ${webhookId} and delivery_id = ${deliveryId} and expires_at > ${now}`.execute(db);
+      // Each try is one statement: the first slot with no live lease (starting at a different slot each
+      // time, so concurrent takers rarely collide), unless this delivery holds one. A try that finds no
+      // slot reads the leases: busy, being attempted, or a race lost to another taker (then try again).
+      for (let round = 0; round < this.limit; round++) {
+        const holder = `${this.holderPrefix}-${++this.sequence}`;
+        const offset = this.sequence % this.limit;
+        const slots = sql.join(Array.from({ length: this.limit }, (_, i) => sql`select ${sql.lit((i + offset) % this.limit)} as slot, ${sql.lit(i)} as rank`), sql` union all `);
+        const won = await sql<{ slot: number }>`insert into ${sql.table(SLOT_LEASES_TABLE)} (webhook_id, slot, delivery_id, holder, expires_at)
+          select ${webhookId}, candidate.slot, ${deliveryId}, ${holder}, ${now + this.leaseMs} from (${slots}) as candidate
+          where not exists (select 1 from ${sql.table(SLOT_LEASES_TABLE)} live where live.webhook_id = ${webhookId} and live.slot = candidate.slot and live.expires_at > ${now})
+            and not exists (select 1 from ${sql.table(SLOT_LEASES_TABLE)} mine where mine.webhook_id = ${webhookId} and mine.delivery_id = ${deliveryId} and mine.expires_at > ${now})
+          order by candidate.rank limit 1
+          on conflict (webhook_id, slot) do update set delivery_id = excluded.delivery_id, holder = excluded.holder, expires_at = excluded.expires_at
+            where ${sql.table(SLOT_LEASES_TABLE)}.expires_at <= ${now}
+          returning slot`.execute(db);
+        if (won.rows.length === 1) return { taken: true, release: this.releaser(webhookId, Number(won.rows[0]!.slot), holder, releaseLocal) };
+        const state = await sql<{ live: number | string; mine: number | string | null }>`select count(*) as live,
+            sum(case when delivery_id = ${deliveryId} then 1 else 0 end) as mine
+          from ${sql.table(SLOT_LEASES_TABLE)} where webhook_id = ${webhookId} and expires_at > ${now}`.execute(db);
+        const live = Number(state.rows[0]?.live ?? 0);
+        const mine = Number(state.rows[0]?.mine ?? 0);
+        if (mine > 0 || live >= this.limit) {
+          releaseLocal();
+          return { taken: false, attempting: mine > 0 };
+        }
+      }
       releaseLocal();
-      return { taken: false, attempting: Number(attempting.rows[0]?.n ?? 0) > 0 };
+      return { taken: false, attempting: false };
     } catch (error) {
       releaseLocal();
       throw error;

@@ -5,8 +5,6 @@ import { postgresPoolConfig } from '../db/postgres.js';
 import type { Logger } from '../lib/logger.js';
 import type { JobBackend } from './job-backend.js';
 
-/** Connections the job backend keeps to PostgreSQL: one held by LISTEN, the rest for locking and saving jobs. */
-const POSTGRES_JOB_POOL_SIZE = 10;
 /** The LISTEN/NOTIFY channel the job backend uses (its state channel is `<name>:state`). */
 const POSTGRES_JOBS_CHANNEL = 'audithook_jobs';
 /** pg_advisory_lock key serializing the job backend's schema creation across processes (any fixed number). */
@@ -18,7 +16,8 @@ const SCHEMA_LOCK_KEY = 7_411_020_901;
  */
 export function createPostgresJobBackend(database: PostgresDatabaseConfig, logger: Logger): JobBackend {
   // Our own pool (the backend leaves a pool it is given open): a dropped idle connection is logged, not fatal.
-  const pool = new pg.Pool(postgresPoolConfig(database, POSTGRES_JOB_POOL_SIZE));
+  // As many connections as the ORM's (AUDITHOOK_DB_POOL_SIZE): one held by LISTEN, the rest lock and save jobs.
+  const pool = new pg.Pool(postgresPoolConfig(database, database.poolSize));
   pool.on('error', (error) => logger.warn({ err: error }, 'job store connection lost; the pool reconnects'));
   const backend = new SerializedPostgresBackend(pool);
   // The LISTEN connection reports a lost connection as an 'error' event (and reconnects by itself); unheard, it would end the process.

@@ -58,3 +58,40 @@ describe('a PostgreSQL outage', () => {
     await waitFor(() => receiver.eventIds().includes(id), 30_000);
   });
 });
+
+describe('PostgreSQL connection settings', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ AUDITHOOK_DB_STATEMENT_TIMEOUT: '300ms', AUDITHOOK_DB_POOL_SIZE: '3' }, { deliver: false });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('AUDITHOOK_DB_STATEMENT_TIMEOUT: the server cancels a longer statement (57014)', async () => {
+    const connection = server.app.orm.em.fork().getConnection();
+    expect(await connection.execute<{ statement_timeout: string }[]>('show statement_timeout')).toEqual([{ statement_timeout: '300ms' }]);
+    await expect(connection.execute('select pg_sleep(2)')).rejects.toMatchObject({ code: '57014' });
+  });
+
+  it('AUDITHOOK_DB_POOL_SIZE: no more connections than that for queries, however many run at once', async () => {
+    const database = server.config.database.kind === 'postgresql' ? server.config.database.database : '';
+    const connection = server.app.orm.em.fork().getConnection();
+    let most = 0;
+    const sampling = (async () => {
+      const client = await adminClient();
+      try {
+        for (let i = 0; i < 10; i++) {
+          const { rows } = await client.query<{ n: string }>(`select count(*) as n from pg_stat_activity where datname = $1 and query like '%pg_sleep(0.2)%'`, [database]);
+          most = Math.max(most, Number(rows[0]!.n));
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      } finally {
+        await client.end();
+      }
+    })();
+    await Promise.all([...Array.from({ length: 9 }, () => connection.execute('select pg_sleep(0.2)')), sampling]);
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(3);
+  });
+});

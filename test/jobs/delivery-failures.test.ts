@@ -20,7 +20,9 @@ async function scenario(server: TestServer, url: string) {
   const firstAttempts = async (n: number) =>
     waitFor(async () => {
       const node = (await gql(FIRST_DELIVERY)).data!.deliveries.edges[0]?.node;
-      return node && node.attempts.length >= n ? node : null;
+      // attemptCount and the attempt rows change in one transaction, but GraphQL reads them in two
+      // statements: equal, they were read on the same side of that commit.
+      return node && node.attempts.length >= n && node.attemptCount === node.attempts.length ? node : null;
     });
   return { org, gql, firstAttempts };
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, type Receiver } from '../support/receiver.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { startTestServer, waitFor, type TestServer } from '../support/server.js';
 
 let server: TestServer;
 let strict: TestServer;
@@ -92,6 +92,9 @@ describe('webhook registration', () => {
     ['a URL that is too long', { url: `http://127.0.0.1:9/${'a'.repeat(2100)}` }, 'input.url'],
     ['an ftp URL', { url: 'ftp://127.0.0.1/x' }, 'input.url'],
   ])('refuses %s with BAD_USER_INPUT on the field and changes nothing', async (_name, input, field) => {
+    // Deliveries of earlier tests' events stamp lastAttemptAt/lastSuccessAt: let them finish first.
+    const deliveries = server.app.services.deliveryPipeline;
+    await waitFor(async () => (await deliveries.unfinished()).length === 0 && (await deliveries.webhooksWithPendingEvents()).length === 0);
     const before = (await server.gql(GET, { org: server.orgId })).data!.webhook;
     const result = await server.gql(UPDATE, { org: server.orgId, input });
     expect(result.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', field });

@@ -176,20 +176,24 @@ describe('scale-out on PostgreSQL', () => {
     const leaving = await start(env, 'worker');
     expect((await postGraphql(api.url, adminToken, OPS.register, { org: orgId, url: receiver.url })).errors).toBeUndefined();
     await waitFor(() => receiver.requests.length >= 1);
-    // Each request is answered after 0.5 s: the leaving worker has requests in flight when told to stop.
-    receiver.respond((_request, _index, response) => void setTimeout(() => response.writeHead(200).end('ok'), 500));
+    // Each request is answered after 0.3 s: the leaving worker has requests in flight when told to stop.
+    receiver.respond((_request, _index, response) => void setTimeout(() => response.writeHead(200).end('ok'), 300));
     const record = async (count: number, label: string) => {
       const inputs = Array.from({ length: count }, (_, i) => ({ action: 'term_probe', actor: { id: `${label}-${i}` } }));
       return (await postGraphql(api.url, adminToken, OPS.recordMany, { org: orgId, inputs })).data.recordAuditEvents.map((e: { id: string }) => e.id) as string[];
     };
-    const before = await record(12, 'before');
+    const before = await record(8, 'before');
     const staying = await start(env, 'worker');
     await waitFor(() => receiver.requests.length >= 3); // the leaving worker has requests in flight
     const stoppedAt = Date.now();
     const exited = leaving.stop(20_000);
-    const after = await record(12, 'after');
+    const after = await record(8, 'after');
     const ids = [...before, ...after];
-    await waitFor(async () => (await queryDatabase(databaseUrl, `select count(*) as n from deliveries where status <> 'SUCCEEDED'`))[0]!.n === 0, 30_000, 50);
+    // Every event received (events still in the outbox have no delivery yet), and no delivery unfinished.
+    await waitFor(async () => {
+      const received = new Set(receiver.eventIds());
+      return ids.every((id) => received.has(id)) && (await queryDatabase(databaseUrl, `select count(*) as n from deliveries where status <> 'SUCCEEDED'`))[0]!.n === 0;
+    }, 30_000, 50);
     const doneMs = Date.now() - stoppedAt;
     expect(await exited).toBe(0);
     const counts = new Map<string, number>();
@@ -197,7 +201,7 @@ describe('scale-out on PostgreSQL', () => {
     expect(ids.filter((id) => counts.get(id) !== 1)).toEqual([]); // each exactly once: nothing in flight was abandoned
     expect(await queryDatabase(databaseUrl, DUPLICATE_ATTEMPT_NUMBERS)).toEqual([]);
     expect(attemptsLoggedBy(staying).size).toBeGreaterThan(0);
-    // 24 requests of 0.5 s, 4 at a time: ~3 s of work; waiting for the leaving worker's locks would take 10 s (LOCK_LIFETIME_MS).
+    // 16 requests of 0.3 s, 4 at a time: ~1.2 s of work; waiting for the leaving worker's locks would take 10 s (LOCK_LIFETIME_MS).
     expect(doneMs).toBeLessThan(LOCK_LIFETIME_MS);
     console.log(`SIGTERM: leaving worker exited 0; all ${ids.length} events delivered exactly once ${doneMs} ms after the stop`);
   }, 90_000);

@@ -52,9 +52,10 @@ export class WebhookSlots {
       .execute(this.db())
       .then(() => undefined)
       .catch((error: unknown) => {
-        // PostgreSQL: two processes creating it at once, one loses on the catalog's unique index; the table is there.
+        // PostgreSQL: two processes creating it at once, one loses on a catalog's unique index (the table's
+        // row type or name) once the other committed; the table is there.
         const code = (error as { code?: unknown } | null)?.code;
-        if (code === '23505' || code === '42P07') return;
+        if (code === '23505' || code === '42P07' || code === '42710') return;
         this.ensured = null;
         throw error;
       });

@@ -19,7 +19,15 @@ export const SQLITE_ONLY = [
 ];
 
 /** Tests about PostgreSQL itself (they also need the SQLite side, e.g. schema equivalence), in the postgres matrix only. */
-export const POSTGRES_ONLY = ['test/db/schema-equivalence.test.ts', 'test/startup/postgres-startup-errors.test.ts', 'test/http/postgres-outage.test.ts'];
+export const POSTGRES_ONLY = [
+  'test/db/schema-equivalence.test.ts',
+  'test/startup/postgres-startup-errors.test.ts',
+  'test/http/postgres-outage.test.ts',
+  'test/db/notifications.test.ts', // both notification implementations, side by side
+  'test/jobs/webhook-slots.test.ts', // slot leases on a SQLite file and a PostgreSQL database, side by side
+  'test/scale-out.test.ts', // api and worker processes on one PostgreSQL database
+  'test/scale.test.ts', // the scale test: one api, two workers, 5,000 events, a worker SIGKILLed
+];
 
 export default defineConfig({
   resolve: {

@@ -15,11 +15,16 @@ export const SQLITE_ONLY = [
   'test/jobs/sqlite-backend/**', // unit tests of our Agenda backend for SQLite
   'test/startup/startup-errors.test.ts', // data folder not writable / not a folder (PostgreSQL's: postgres-startup-errors)
   'test/startup/node-version.test.ts', // better-sqlite3's native module on an older Node
-  'test/bench/bench-smoke.test.ts', // the benchmark runs audithook on SQLite (its PostgreSQL rows are separate work)
+  'test/bench/bench-smoke.test.ts', // the benchmark's every row on SQLite (its PostgreSQL rows: bench-postgres-smoke)
 ];
 
 /** Tests about PostgreSQL itself (they also need the SQLite side, e.g. schema equivalence), in the postgres matrix only. */
-export const POSTGRES_ONLY = ['test/db/schema-equivalence.test.ts', 'test/startup/postgres-startup-errors.test.ts', 'test/http/postgres-outage.test.ts'];
+export const POSTGRES_ONLY = [
+  'test/db/schema-equivalence.test.ts',
+  'test/startup/postgres-startup-errors.test.ts',
+  'test/http/postgres-outage.test.ts',
+  'test/bench/bench-postgres-smoke.test.ts', // `npm run bench -- --smoke --database postgres --workers 1` (needs the api and worker roles)
+];
 
 export default defineConfig({
   resolve: {

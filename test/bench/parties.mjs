@@ -124,9 +124,10 @@ async function healthy(name, { child, stderr }, port) {
  * audithook on PostgreSQL as several processes: a throwaway database (created on `adminUrl`'s server,
  * dropped at stop), an organization and tokens from the CLI as on SQLite, then one
  * `serve --role api` (GraphQL; sends nothing) and `workers` × `serve --role worker` (deliver). The
- * load goes to the api; peak RSS is the sum over all of them. `poolSize` sets AUDITHOOK_DB_POOL_SIZE.
+ * load goes to the api; peak RSS is the sum over all of them. `pools` { apiPoolSize, workerPoolSize }
+ * set each process's AUDITHOOK_DB_POOL_SIZE.
  */
-export async function startAudithookOnPostgres({ adminUrl, workers, poolSize, receiverUrl, retryDelaysMs }) {
+export async function startAudithookOnPostgres({ adminUrl, workers, pools, receiverUrl, retryDelaysMs }) {
   const database = await createBenchDatabase(adminUrl);
   addCleanup(database.drop);
   const dir = mkdtempSync(join(tmpdir(), 'audithook-bench-pg-'));
@@ -134,7 +135,7 @@ export async function startAudithookOnPostgres({ adminUrl, workers, poolSize, re
   addCleanup(removeDir);
   const cli = join(root, 'dist/src/cli.js');
   const secretKey = randomBytes(32).toString('base64');
-  const envOf = (port) => ({ ...audithookEnv({ port, databaseUrl: database.url, secretKey, retryDelaysMs }), AUDITHOOK_DB_POOL_SIZE: String(poolSize) });
+  const envOf = (port, poolSize = pools.apiPoolSize) => ({ ...audithookEnv({ port, databaseUrl: database.url, secretKey, retryDelaysMs }), AUDITHOOK_DB_POOL_SIZE: String(poolSize) });
   const children = [];
   const stopChildren = () => Promise.all(children.map((c) => stopChild(c.child, 15_000)));
   try {
@@ -149,7 +150,7 @@ export async function startAudithookOnPostgres({ adminUrl, workers, poolSize, re
     for (let i = 1; i <= workers; i++) {
       const port = await freePort();
       const name = `audithook serve --role worker (${i} of ${workers})`;
-      children.push({ name, port, ...spawnTracked(name, process.execPath, [cli, 'serve', '--role', 'worker'], { env: envOf(port), cwd: dir }) });
+      children.push({ name, port, ...spawnTracked(name, process.execPath, [cli, 'serve', '--role', 'worker'], { env: envOf(port, pools.workerPoolSize), cwd: dir }) });
     }
     await Promise.all(children.map((c) => healthy(c.name, c, c.port)));
     const url = `http://127.0.0.1:${apiPort}/graphql`;

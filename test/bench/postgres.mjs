@@ -56,16 +56,21 @@ export async function createBenchDatabase(adminUrl) {
 }
 
 /**
- * AUDITHOOK_DB_POOL_SIZE for each of `processes` audithook processes: the default (10) unless the
- * processes' pools (ORM and job backend, 2 × size each) would take more than half of the connections
- * the server has free now; then as many as fit, at least 2. Returns { poolSize, maxConnections, inUse }.
+ * AUDITHOOK_DB_POOL_SIZE for the api process and for each of `workers` worker processes. Every process
+ * keeps two pools of that size (ORM and job backend); together they may take half of the connections
+ * the server has free now. The api (which takes the load) keeps the default 10 while that fits; the
+ * workers share what is left, the default 10 each when it fits, at least 2. Returns
+ * { apiPoolSize, workerPoolSize, maxConnections, inUse }.
  */
-export async function poolSizeFor(adminUrl, processes) {
+export async function poolSizesFor(adminUrl, workers) {
   return withAdmin(adminUrl, async (client) => {
     const maxConnections = Number((await client.query('show max_connections')).rows[0].max_connections);
     const inUse = Number((await client.query('select count(*) as n from pg_stat_activity')).rows[0].n);
     const budget = Math.floor((maxConnections - inUse) / 2);
-    return { poolSize: Math.max(2, Math.min(DEFAULT_POOL_SIZE, Math.floor(budget / (2 * processes)))), maxConnections, inUse };
+    const fit = (connections, processes) => Math.max(2, Math.min(DEFAULT_POOL_SIZE, Math.floor(connections / (2 * processes))));
+    const apiPoolSize = fit(budget / 2, 1);
+    const workerPoolSize = fit(budget - 2 * apiPoolSize, workers);
+    return { apiPoolSize, workerPoolSize, maxConnections, inUse };
   });
 }
 

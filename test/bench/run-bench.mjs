@@ -16,7 +16,7 @@ import { parseFlags } from './common.mjs';
 import { chartPng } from './chart.mjs';
 import { killAll, startedProcesses, startReceiver } from './processes.mjs';
 import { startAudithook, startAudithookOnPostgres, startBareApollo, startBullmqPeer } from './parties.mjs';
-import { DEFAULT_POSTGRES_ADMIN_URL, parseWorkerCounts, poolSizeFor } from './postgres.mjs';
+import { DEFAULT_POSTGRES_ADMIN_URL, parseWorkerCounts, poolSizesFor } from './postgres.mjs';
 import { ensureRedis } from './redis.mjs';
 import { buildRows, formatTable, summarize } from './report.mjs';
 import { backlogDrain, idleDuringPrune, idleLatency, ingest, rawLoop, tenantIsolation, warmUp } from './scenarios.mjs';
@@ -27,8 +27,8 @@ const mode = flags.smoke ? 'smoke' : 'full';
 
 /** Counts per mode: the full run is the one the README quotes; smoke proves every path in seconds. */
 const COUNTS = {
-  full: { warmupEvents: 200, idleEvents: 300, singleEvents: 5_000, batchEvents: 20_000, backlogEvents: 100_000, pgBacklogEvents: 20_000, rawRequests: 20_000, isolationEvents: 200, pruneIdleEvents: 300, pruneHistory: 200_000 },
-  smoke: { warmupEvents: 20, idleEvents: 20, singleEvents: 160, batchEvents: 800, backlogEvents: 500, pgBacklogEvents: 500, rawRequests: 300, isolationEvents: 20, pruneIdleEvents: 20, pruneHistory: 5_000 },
+  full: { warmupEvents: 200, idleEvents: 300, singleEvents: 5_000, batchEvents: 20_000, backlogEvents: 100_000, rawRequests: 20_000, isolationEvents: 200, pruneIdleEvents: 300, pruneHistory: 200_000 },
+  smoke: { warmupEvents: 20, idleEvents: 20, singleEvents: 160, batchEvents: 800, backlogEvents: 500, rawRequests: 300, isolationEvents: 20, pruneIdleEvents: 20, pruneHistory: 5_000 },
 }[mode];
 // --database postgres adds audithook on PostgreSQL (one api process, N worker processes) for each N of --workers.
 const database = typeof flags.database === 'string' ? flags.database : 'sqlite';
@@ -42,15 +42,14 @@ const ISOLATION_REQUEST_TIMEOUT_MS = { full: 10_000, smoke: 4_000 }[mode];
 // --scale f multiplies the counts (e.g. a quicker full-mode run while the machine is busy).
 const scale = typeof flags.scale === 'string' ? Number(flags.scale) : 1;
 if (!(scale > 0 && scale <= 10)) throw new Error('--scale takes a factor above 0 and at most 10');
-for (const key of Object.keys(COUNTS)) COUNTS[key] = Math.max(/backlogEvents|batchEvents/.test(key) ? 100 : 10, Math.round(COUNTS[key] * scale));
+for (const key of Object.keys(COUNTS)) COUNTS[key] = Math.max(key === 'backlogEvents' || key === 'batchEvents' ? 100 : 10, Math.round(COUNTS[key] * scale));
 /**
  * Idle latency while pruning: how long after seeding the old history becomes prunable. It covers the
  * server's start, the warm-up and the quiet window (pruneIdleEvents at 20/s), with room to spare.
  */
 const PRUNE_HEAD_START_MS = 8_000 + COUNTS.warmupEvents * 20 + COUNTS.pruneIdleEvents * 65;
 // --backlog n sets the backlog alone (the drain of a long outage is dominated by the retry schedule).
-// On PostgreSQL (run once per worker count) the backlog is a fifth of SQLite's unless --backlog sets both.
-if (typeof flags.backlog === 'string') COUNTS.backlogEvents = COUNTS.pgBacklogEvents = Math.max(100, Math.min(100_000, Math.round(Number(flags.backlog)) || 0));
+if (typeof flags.backlog === 'string') COUNTS.backlogEvents = Math.max(100, Math.min(100_000, Math.round(Number(flags.backlog)) || 0));
 // --prune-history n sets the old deliveries seeded for idle latency while pruning (each with an attempt, a link and an event).
 if (typeof flags['prune-history'] === 'string') COUNTS.pruneHistory = Math.max(100, Math.min(1_000_000, Math.round(Number(flags['prune-history'])) || 0));
 /** Time bounds per mode (a load run, waiting for deliveries, waiting for a backlog, the whole run). */
@@ -128,17 +127,17 @@ try {
   });
 
   /** The scenarios of a delivering party, in order; its peak RSS covers all of them. */
-  const deliveringRun = async (party, runCtx = ctx) => {
+  const deliveringRun = async (party) => {
     try {
       log(`${party.name}: warm-up, then idle latency`);
-      await warmUp(runCtx, party);
-      const idle = await idleLatency(runCtx, party);
+      await warmUp(ctx, party);
+      const idle = await idleLatency(ctx, party);
       log(`${party.name}: single-event mutations, c16`);
-      const single = await ingest(runCtx, party, { concurrency: 16, batchSize: 1, total: COUNTS.singleEvents });
+      const single = await ingest(ctx, party, { concurrency: 16, batchSize: 1, total: COUNTS.singleEvents });
       log(`${party.name}: 100-event batches, c4`);
-      const batch = await ingest(runCtx, party, { concurrency: 4, batchSize: 100, total: COUNTS.batchEvents });
-      log(`${party.name}: backlog of ${runCtx.counts.backlogEvents} while the receiver is down`);
-      const backlog = await backlogDrain(runCtx, party);
+      const batch = await ingest(ctx, party, { concurrency: 4, batchSize: 100, total: COUNTS.batchEvents });
+      log(`${party.name}: backlog of ${COUNTS.backlogEvents} while the receiver is down`);
+      const backlog = await backlogDrain(ctx, party);
       return { idle, single, batch, backlog, peakRssMb: (await party.stop()).peakRssMb };
     } finally {
       await party.stop();
@@ -184,20 +183,19 @@ try {
     return figures;
   });
 
-  // audithook on PostgreSQL: the same delivering scenarios (a smaller backlog) per worker count, each on its own fresh database.
+  // audithook on PostgreSQL: the same delivering scenarios per worker count, each on its own fresh database.
   let postgresInfo = null;
   if (postgresWorkers.length > 0) {
     results.postgres = {};
-    const pgCtx = { ...ctx, counts: { ...COUNTS, backlogEvents: COUNTS.pgBacklogEvents } };
     for (const workers of postgresWorkers) {
       const key = `w${workers}`;
       try {
-        const pool = await poolSizeFor(postgresAdminUrl, workers + 1);
-        postgresInfo ??= { adminUrl: postgresAdminUrl.replace(/\/\/[^@/]*@/, '//…@'), maxConnections: pool.maxConnections, poolSizes: {} };
-        postgresInfo.poolSizes[key] = pool.poolSize;
-        log(`audithook on PostgreSQL: one api process and ${workers} worker process${workers === 1 ? '' : 'es'} on a fresh database (AUDITHOOK_DB_POOL_SIZE=${pool.poolSize})`);
-        const party = await startAudithookOnPostgres({ adminUrl: postgresAdminUrl, workers, poolSize: pool.poolSize, receiverUrl: receiver.url, retryDelaysMs });
-        results.postgres[key] = { workers, database: party.database, ...(await deliveringRun(party, pgCtx)) };
+        const { maxConnections, inUse, ...pools } = await poolSizesFor(postgresAdminUrl, workers);
+        postgresInfo ??= { adminUrl: postgresAdminUrl.replace(/\/\/[^@/]*@/, '//…@'), maxConnections, poolSizes: {} };
+        postgresInfo.poolSizes[key] = { ...pools, connectionsInUseAtStart: inUse };
+        log(`audithook on PostgreSQL: one api process and ${workers} worker process${workers === 1 ? '' : 'es'} on a fresh database (AUDITHOOK_DB_POOL_SIZE api ${pools.apiPoolSize}, workers ${pools.workerPoolSize})`);
+        const party = await startAudithookOnPostgres({ adminUrl: postgresAdminUrl, workers, pools, receiverUrl: receiver.url, retryDelaysMs });
+        results.postgres[key] = { workers, database: party.database, ...(await deliveringRun(party)) };
       } catch (error) {
         failures++;
         log(`audithook on PostgreSQL with ${workers} workers failed: ${error.stack ?? error}`);

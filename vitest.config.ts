@@ -23,7 +23,11 @@ export const POSTGRES_ONLY = [
   'test/db/schema-equivalence.test.ts',
   'test/startup/postgres-startup-errors.test.ts',
   'test/http/postgres-outage.test.ts',
-  'test/bench/bench-postgres-smoke.test.ts', // `npm run bench -- --smoke --database postgres --workers 1` (needs the api and worker roles)
+  'test/db/notifications.test.ts', // both notification implementations, side by side
+  'test/jobs/webhook-slots.test.ts', // slot leases on a SQLite file and a PostgreSQL database, side by side
+  'test/scale-out.test.ts', // api and worker processes on one PostgreSQL database
+  'test/scale.test.ts', // the scale test: one api, two workers, 5,000 events, a worker SIGKILLed
+  'test/bench/bench-postgres-smoke.test.ts', // `npm run bench -- --smoke --database postgres --workers 1`
 ];
 
 export default defineConfig({

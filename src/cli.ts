@@ -2,7 +2,7 @@
 import './node-version-guard.js'; // first: refuses an older Node before anything loads native code
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError, loadConfig, parseServeRole, SERVE_ROLES, type Config } from './config.js';
 import { openDatabase } from './db/orm.js';
 import { AppError, badInput } from './lib/app-error.js';
 import { createLogger } from './lib/logger.js';
@@ -16,7 +16,9 @@ import { GRAPHIQL_PATH } from './web/console-routes.js';
 const USAGE = `usage: audithook <command>
 
 commands:
-  serve                                   run the GraphQL server (npm start)
+  serve [--role all|api|worker]           run the server (npm start); api: GraphQL, WebSocket and console, sends
+                                          nothing; worker: delivers, serves only /healthz and /metrics; all (default)
+                                          does both (also AUDITHOOK_ROLE)
   migrate                                 apply pending database migrations
   reencrypt                               re-encrypt every stored secret under AUDITHOOK_SECRET_KEY
                                           (after a key rotation; old key in AUDITHOOK_SECRET_KEY_PREVIOUS)
@@ -69,9 +71,14 @@ async function serve(config: Config): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   // Announced only once the handlers are in place: a supervisor that signals on this line gets a graceful stop.
-  const consoleUrl = new URL('/', app.url).href;
-  const graphiqlUrl = new URL(GRAPHIQL_PATH, app.url).href;
-  logger.info({ url: app.url, consoleUrl, graphiqlUrl }, `audithook listening on ${app.url} (GraphQL); console ${consoleUrl}, GraphiQL ${graphiqlUrl}`);
+  if (config.role === 'worker') {
+    logger.info({ url: app.url, role: config.role }, `audithook worker listening on ${app.url} (/healthz and /metrics only); delivering webhooks`);
+  } else {
+    const consoleUrl = new URL('/', app.url).href;
+    const graphiqlUrl = new URL(GRAPHIQL_PATH, app.url).href;
+    const role = config.role === 'api' ? ' (role api: sends nothing, workers deliver)' : '';
+    logger.info({ url: app.url, consoleUrl, graphiqlUrl, role: config.role }, `audithook listening on ${app.url} (GraphQL); console ${consoleUrl}, GraphiQL ${graphiqlUrl}${role}`);
+  }
   if (config.allowHttp) logger.warn('AUDITHOOK_ALLOW_HTTP is on: webhooks may use plain http://, so audit events can cross the network unencrypted');
   if (config.allowPrivateDestinations) {
     logger.warn('AUDITHOOK_ALLOW_PRIVATE_DESTINATIONS is on: webhooks may reach loopback and private addresses (development only)');
@@ -98,9 +105,13 @@ async function main(argv: string[]): Promise<void> {
   }
   const config = loadConfig();
   switch (command) {
-    case 'serve':
-      if (sub !== undefined) throw new UsageError(`serve takes no arguments, got "${sub}"`);
-      return serve(config);
+    case 'serve': {
+      const { values } = parseOptions(argv.slice(1), { role: { type: 'string' } });
+      if (values.role === undefined) return serve(config);
+      const role = typeof values.role === 'string' ? parseServeRole(values.role) : null;
+      if (!role) throw new UsageError(`--role must be one of ${SERVE_ROLES.join(', ')}, got "${String(values.role)}"`);
+      return serve({ ...config, role });
+    }
     case 'migrate': {
       if (sub !== undefined) throw new UsageError(`migrate takes no arguments, got "${sub}"`);
       const orm = await openDatabase(config.database, { migrate: false });

@@ -42,8 +42,15 @@ export interface PostgresDatabaseConfig {
 export type PostgresSslMode = 'disable' | 'require' | 'verify-ca' | 'verify-full';
 const SSL_MODES: readonly PostgresSslMode[] = ['disable', 'require', 'verify-ca', 'verify-full'];
 
+/** What one `audithook serve` process does: everything, only the API, or only delivery. */
+export type ServeRole = 'all' | 'api' | 'worker';
+/** The accepted roles, in the order the CLI and errors list them. */
+export const SERVE_ROLES: readonly ServeRole[] = ['all', 'api', 'worker'];
+
 /** Everything the process reads from its environment, validated once at start. */
 export interface Config {
+  /** AUDITHOOK_ROLE (or `serve --role`): api serves GraphQL and sends nothing, worker delivers and serves only /healthz and /metrics. */
+  role: ServeRole;
   port: number;
   host: string;
   database: DatabaseConfig;
@@ -122,6 +129,13 @@ const integerText = (min: number, max: number) =>
     .refine((n) => n >= min && n <= max, `expected a whole number from ${min} to ${max}`);
 
 const envSchema = z.object({
+  AUDITHOOK_ROLE: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .refine((v) => (SERVE_ROLES as readonly string[]).includes(v), `expected one of ${SERVE_ROLES.join(', ')}`)
+    .transform((v) => v as ServeRole)
+    .default('all'),
   PORT: integerText(0, 65535).default(4000),
   HOST: z.string().trim().min(1, 'expected a host name or address').default('127.0.0.1'),
   DATABASE_URL: z.string().trim().default('sqlite:data/audithook.db'),
@@ -259,6 +273,12 @@ function loadPreviousSecretKeys(value: string | undefined): Buffer[] {
   });
 }
 
+/** `serve --role` text as a role (any case), or null when it names none. */
+export function parseServeRole(text: string): ServeRole | null {
+  const role = text.trim().toLowerCase();
+  return (SERVE_ROLES as readonly string[]).includes(role) ? (role as ServeRole) : null;
+}
+
 /** Reads and validates the environment; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): Config {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
@@ -271,6 +291,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
   const database = parseDatabaseUrl(e.DATABASE_URL, cwd, { poolSize: e.AUDITHOOK_DB_POOL_SIZE, statementTimeoutMs: e.AUDITHOOK_DB_STATEMENT_TIMEOUT });
   const previousSecretKeys = loadPreviousSecretKeys(e.AUDITHOOK_SECRET_KEY_PREVIOUS);
   return {
+    role: e.AUDITHOOK_ROLE,
     port: e.PORT,
     host: e.HOST,
     database,

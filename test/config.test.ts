@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { ConfigError, loadConfig, parseServeRole } from '../src/config.js';
 
 const made: string[] = [];
 /** A fresh temp folder, removed after the file's tests. */
@@ -50,9 +50,18 @@ describe('loadConfig', () => {
     [{ AUDITHOOK_EVENT_RETENTION: '-1d' }, /AUDITHOOK_EVENT_RETENTION: expected a duration/],
     [{ AUDITHOOK_PRUNE_INTERVAL: 'hourly' }, /AUDITHOOK_PRUNE_INTERVAL: expected a duration/],
     [{ AUDITHOOK_PRUNE_INTERVAL: '10ms' }, /AUDITHOOK_PRUNE_INTERVAL: expected at least 100ms/],
+    [{ AUDITHOOK_ROLE: 'scheduler' }, /AUDITHOOK_ROLE: expected one of all, api, worker/],
   ])('refuses %o naming the variable', (env, message) => {
     expect(() => loadConfig(env as Record<string, string>, dir())).toThrow(ConfigError);
     expect(() => loadConfig(env as Record<string, string>, dir())).toThrow(message);
+  });
+
+  it('reads AUDITHOOK_ROLE in any case, default all', () => {
+    expect(loadConfig({}, dir()).role).toBe('all');
+    expect(loadConfig({ AUDITHOOK_ROLE: 'API' }, dir()).role).toBe('api');
+    expect(loadConfig({ AUDITHOOK_ROLE: ' Worker ' }, dir()).role).toBe('worker');
+    expect(parseServeRole('WORKER')).toBe('worker');
+    expect(parseServeRole('both')).toBeNull();
   });
 
   it('reads previous secret keys, one or several separated by commas', () => {

@@ -12,7 +12,7 @@ export const RESTART_AFTER_FRAMES = 8192;
  */
 export const WRITER_CHECKPOINT_PAGES = RESTART_AFTER_FRAMES * 2;
 /** How long that checkpoint waits for a gap between write transactions. */
-const RESTART_WAIT_MS = 2_000;
+const RESTART_WAIT_MS = 200;
 
 /**
  * The checkpointer's thread, as source: it opens its own connection and runs passive checkpoints,

@@ -55,11 +55,11 @@ export class ParkedAttempts<J> {
     }
   }
 
-  /** A slot of `key` freed: wakes its oldest parked job, at once or as soon as that job's run has settled. */
-  wakeNext(key: string): void {
+  /** A slot of `key` freed: wakes its oldest parked job, at once or as soon as that job's run has settled; false when none was parked. */
+  wakeNext(key: string): boolean {
     const queue = this.queues.get(key);
     const deliveryId = queue?.values().next().value;
-    if (!queue || deliveryId === undefined) return;
+    if (!queue || deliveryId === undefined) return false;
     queue.delete(deliveryId);
     if (queue.size === 0) this.queues.delete(key);
     const entry = this.entries.get(deliveryId)!;
@@ -68,6 +68,7 @@ export class ParkedAttempts<J> {
       this.entries.delete(deliveryId);
       this.wake(entry.job);
     }
+    return true;
   }
 
   /** Forgets the parked attempt of a delivery that needs no wake any more (it got a slot, or was cancelled). */
@@ -77,6 +78,14 @@ export class ParkedAttempts<J> {
     this.entries.delete(deliveryId);
     const queue = this.queues.get(entry.key);
     if (queue?.delete(deliveryId) && queue.size === 0) this.queues.delete(entry.key);
+  }
+
+  /** Empties the line and returns every parked job whose run has settled (shutdown hands them to other workers). */
+  takeAllSettled(): J[] {
+    const jobs = [...this.entries.values()].filter((entry) => entry.settled).map((entry) => entry.job);
+    this.entries.clear();
+    this.queues.clear();
+    return jobs;
   }
 
   /** Attempts in line for `key` (for tests and metrics). */

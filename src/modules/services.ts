@@ -1,5 +1,6 @@
 import type { MikroORM } from '@mikro-orm/sql';
 import type { Config } from '../config.js';
+import { InProcessNotifications, type Notifications } from '../db/notifications.js';
 import type { Logger } from '../lib/logger.js';
 import { SecretBox } from '../lib/secret-box.js';
 import { noMetrics, type ServiceMetrics } from '../metrics/metrics.js';
@@ -41,7 +42,11 @@ export interface Services {
 }
 
 /** Wires services together; the only place that knows their constructors. */
-export function createServices(orm: MikroORM, config: Config, overrides: { destinationPolicy?: Partial<DestinationPolicy>; metrics?: ServiceMetrics; logger?: Logger } = {}): Services {
+export function createServices(
+  orm: MikroORM,
+  config: Config,
+  overrides: { destinationPolicy?: Partial<DestinationPolicy>; metrics?: ServiceMetrics; notifications?: Notifications; logger?: Logger } = {},
+): Services {
   const metrics = overrides.metrics ?? noMetrics;
   let signals: DeliverySignals = noDeliverySignals;
   const currentSignals = () => signals;
@@ -50,7 +55,12 @@ export function createServices(orm: MikroORM, config: Config, overrides: { desti
   const auditEvents = new AuditEventService(orm, outbox, currentSignals, metrics);
   const apiTokens = new ApiTokenService(orm, auditEvents);
   const organizations = new OrganizationService(orm, apiTokens);
-  const feed = new AttemptFeed();
+  let deliveries: DeliveryReadModel | null = null;
+  const feed = new AttemptFeed(
+    overrides.notifications ?? new InProcessNotifications(),
+    (attemptId) => deliveries!.attemptById(attemptId),
+    (error, context) => overrides.logger?.warn({ err: error, context }, 'live attempt notification failed; the attempt is stored'),
+  );
   let pipeline: DeliveryPipeline | null = null;
   const webhooks = new WebhookService(
     orm,
@@ -60,7 +70,7 @@ export function createServices(orm: MikroORM, config: Config, overrides: { desti
     () => pipeline!,
     new WebhookDisabling(orm, auditEvents, outbox, { disableAfterMs: config.delivery.disableAfterMs, disabledBufferMs: config.delivery.disabledBufferMs }, metrics),
   );
-  const deliveries = new DeliveryReadModel(orm, auditEvents, config.delivery.testDelayMs, feed);
+  deliveries = new DeliveryReadModel(orm, auditEvents, config.delivery.testDelayMs, feed);
   pipeline = new DeliveryPipeline(orm, config.delivery, webhooks, outbox, deliveries, feed, currentSignals, metrics);
   return {
     organizations,

@@ -84,7 +84,7 @@ describe('revocation over WebSocket', () => {
     expect(b.code).toBe(4403);
     expect(a.reason).toMatch(/revoked/);
     await waitFor(() => feed.listenerCount(server.orgId) === 0);
-    await waitFor(() => server.app.wsSessions.size === 0);
+    await waitFor(() => server.app.wsSessions!.size === 0);
   });
 });
 
@@ -186,7 +186,7 @@ describe('connection lifetime and initialisation', () => {
     // A graphql-ws client with a live subscription reconnects after a 1000 close (and authenticates
     // again): that is the point of the lifetime. Dispose it, and nothing may stay behind.
     await tracked.client.dispose();
-    await waitFor(() => server.app.services.deliveries.feed.listenerCount(server.orgId) === 0 && server.app.wsSessions.size === 0);
+    await waitFor(() => server.app.services.deliveries.feed.listenerCount(server.orgId) === 0 && server.app.wsSessions!.size === 0);
   });
 
   it('closes a socket that never sends connection_init after 3 s (4408)', async () => {
@@ -245,7 +245,7 @@ describe('subscription caps and release', () => {
       clients.forEach((client) => subscribeMany(client, server.orgId, 20));
       await waitFor(() => feed.listenerCount(server.orgId) === 100);
       await Promise.all(clients.map((c) => c.dispose()));
-      await waitFor(() => feed.listenerCount() === 0 && server.app.wsSessions.size === 0);
+      await waitFor(() => feed.listenerCount() === 0 && server.app.wsSessions!.size === 0);
     }
   });
 });

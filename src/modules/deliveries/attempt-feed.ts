@@ -1,13 +1,20 @@
+import { InProcessNotifications, MAX_NOTIFICATION_PAYLOAD_BYTES, NotificationChannels, type Notifications } from '../../db/notifications.js';
 import { AppError } from '../../lib/app-error.js';
-import type { DeliveryAttempt } from './delivery.entity.js';
+import { DeliveryAttempt } from './delivery.entity.js';
 
 /** Attempts buffered for one subscriber that is not reading; past this it is ended rather than allowed to grow. */
 export const MAX_PENDING_ATTEMPTS = 1_000;
 
 type Listener = (attempt: DeliveryAttempt) => void;
 
+/** Reads one attempt by id: for notifications that carry only the id (the attempt was too large to send). */
+export type AttemptLoader = (attemptId: string) => Promise<DeliveryAttempt | null>;
+
 /**
- * In-process fan-out of recorded attempts to live subscribers, keyed by organization.
+ * Recorded attempts, from whichever process made them, to the live subscribers of this process,
+ * keyed by organization. `publish` goes through the notification port (PostgreSQL: NOTIFY to every
+ * process; SQLite: this process), and `listen` fans what arrives out to this process's subscribers.
+ * An attempt too large for one notification (a long response body) is sent as its id and read back.
  *
  * Each subscription is a plain async iterator rather than an async generator: a generator suspended
  * in `await` cannot be returned until its next value arrives, so a socket closed while waiting would
@@ -16,9 +23,40 @@ type Listener = (attempt: DeliveryAttempt) => void;
  */
 export class AttemptFeed {
   private readonly listeners = new Map<string, Set<Listener>>();
+  private unsubscribe: (() => Promise<void>) | null = null;
+
+  constructor(
+    private readonly notifications: Notifications = new InProcessNotifications(),
+    private readonly loadAttempt: AttemptLoader = async () => null,
+    /** Told when a notification could not be sent or read (the attempt is stored either way). */
+    private readonly onError: (error: unknown, context: string) => void = () => undefined,
+  ) {}
 
   /** Called once an attempt is committed, so subscribers never see an attempt that was rolled back. */
   publish(attempt: DeliveryAttempt): void {
+    let payload = JSON.stringify(attempt);
+    if (Buffer.byteLength(payload, 'utf8') > MAX_NOTIFICATION_PAYLOAD_BYTES) payload = JSON.stringify({ attemptId: attempt.id });
+    this.notifications.publish(NotificationChannels.attemptRecorded, payload).catch((error: unknown) => this.onError(error, 'publish'));
+  }
+
+  /** Starts receiving attempts for this process's subscribers (processes that serve GraphQL). */
+  async listen(): Promise<void> {
+    this.unsubscribe ??= await this.notifications.subscribe(NotificationChannels.attemptRecorded, (payload) => {
+      this.received(payload).catch((error: unknown) => this.onError(error, 'receive'));
+    });
+  }
+
+  /** Stops receiving; open subscriptions stay open but hear nothing more. */
+  async stopListening(): Promise<void> {
+    const unsubscribe = this.unsubscribe;
+    this.unsubscribe = null;
+    await unsubscribe?.();
+  }
+
+  private async received(payload: string): Promise<void> {
+    const message = JSON.parse(payload) as Record<string, unknown>;
+    const attempt = typeof message.attemptId === 'string' && message.delivery === undefined ? await this.loadAttempt(message.attemptId) : decodeAttempt(message);
+    if (!attempt) return;
     const listeners = this.listeners.get(attempt.organization);
     if (!listeners) return;
     for (const listener of [...listeners]) listener(attempt);
@@ -98,4 +136,12 @@ export class AttemptFeed {
       },
     };
   }
+}
+
+/** An attempt as JSON.stringify wrote it, back as the entity GraphQL resolves (dates as Date). */
+function decodeAttempt(message: Record<string, unknown>): DeliveryAttempt {
+  const attempt = Object.assign(new DeliveryAttempt(), message) as DeliveryAttempt;
+  attempt.startedAt = new Date(String(message.startedAt));
+  attempt.nextAttemptAt = message.nextAttemptAt ? new Date(String(message.nextAttemptAt)) : null;
+  return attempt;
 }

@@ -36,10 +36,14 @@ export interface AttemptFailure {
 }
 
 /** What one attempt came to, as a value: done, or when to try again. */
-export type AttemptResult =
+export type AttemptResult = (
   | { ok: true }
   | { ok: false; retryAt: Date; failure?: AttemptFailure }
-  | { ok: false; retryAt: null; reason: 'exhausted' | 'finished' | 'cancelled' | 'missing'; failure?: AttemptFailure };
+  | { ok: false; retryAt: null; reason: 'exhausted' | 'finished' | 'cancelled' | 'missing'; failure?: AttemptFailure }
+) & {
+  /** The attempt recorded by this run, if it recorded one (the job layer logs it with the worker's identity). */
+  attemptId?: string;
+};
 
 /** Sends one request; the job layer passes its process-wide HTTP client in. */
 export type SendRequest = (request: WebhookRequest) => Promise<SendOutcome>;
@@ -119,22 +123,25 @@ export class DeliveryPipeline implements DeliveryCancellation, DeliveryResumptio
   }
 
   /**
-   * Deliveries that still owe an attempt, with when it is due as their history says (for start-up
-   * recovery): the plan of the attempt that scheduled the retry, the test delay for a new TEST
-   * delivery, else now. Two queries.
+   * Deliveries that still owe an attempt, with when it is due as their history says: the plan of the
+   * attempt that scheduled the retry, a new TEST delivery's creation plus the test delay, else its
+   * creation (due at once). All of them for start-up recovery; with `dueBefore`, only those due before
+   * then, oldest first, at most `limit` (the job layer's check for deliveries left without a job). Two queries.
    */
-  async unfinished(): Promise<{ id: string; webhookId: string; runAt: Date }[]> {
+  async unfinished(dueBefore?: Date, limit?: number): Promise<{ id: string; webhookId: string; runAt: Date }[]> {
     const db = sqlOf(this.orm.em.fork());
     const rows = await db.selectFrom('deliveries').select(['id', 'webhook_id', 'kind', 'status', 'attempt_count', 'created_at']).where('status', 'in', UNFINISHED).execute();
     const plans = await this.reads.plannedAttempts(rows.filter((row) => row.status === DeliveryStatus.RETRYING).map((row) => row.id));
-    const now = Date.now();
-    return rows.map((row) => {
+    const due = rows.map((row) => {
       const createdAtMs = dateOf(row.created_at).getTime();
-      const runAt =
-        plans.get(row.id)?.at ??
-        (row.kind === DeliveryKind.TEST && Number(row.attempt_count) === 0 ? new Date(createdAtMs + this.config.testDelayMs) : new Date(now));
+      const runAt = plans.get(row.id)?.at ?? new Date(row.kind === DeliveryKind.TEST && Number(row.attempt_count) === 0 ? createdAtMs + this.config.testDelayMs : createdAtMs);
       return { id: row.id, webhookId: row.webhook_id, runAt };
     });
+    if (!dueBefore) return due;
+    return due
+      .filter((delivery) => delivery.runAt.getTime() < dueBefore.getTime())
+      .sort((a, b) => a.runAt.getTime() - b.runAt.getTime())
+      .slice(0, limit ?? due.length);
   }
 
   /** How many of a webhook's deliveries are waiting for their first attempt (to hold back new batches). */
@@ -260,6 +267,13 @@ export class DeliveryPipeline implements DeliveryCancellation, DeliveryResumptio
         .where('attempt_count', '=', delivery.attemptCount)
         .executeTakeFirst();
       const applied = Number(updated.numUpdatedRows) === 1;
+      if (!applied) {
+        // Another process recorded this attempt number meanwhile (its job lock had expired): record
+        // nothing, so no delivery ever has two attempts of one number. A cancelled delivery keeps the
+        // record of the request that was sent.
+        const current = await db.selectFrom('deliveries').select('status').where('id', '=', delivery.id).executeTakeFirst();
+        if (current && current.status !== DeliveryStatus.CANCELLED) return null;
+      }
       const attempt = Object.assign(new DeliveryAttempt(), {
         id: newId('att'),
         delivery: delivery.id,
@@ -281,17 +295,19 @@ export class DeliveryPipeline implements DeliveryCancellation, DeliveryResumptio
       const disabledReason = await this.webhooks.disabling.recordAttempt(tx, webhook.id, { ok: outcome.ok, statusCode: outcome.statusCode, error: attempt.error, startedAt, finishedAt });
       return { attempt, updated: applied, status, disabledReason };
     });
+    if (!committed) return { ok: false, retryAt: null, reason: 'finished' };
     const { attempt } = committed;
     if (committed.disabledReason) {
       this.webhooks.disabling.afterDisabled(committed.disabledReason);
       failure!.webhookDisabled = committed.disabledReason;
     }
+    const attemptId = attempt.id;
     this.metrics.attemptFinished(attempt.outcome, attempt.error, attempt.durationMs);
     if (committed.updated && committed.status !== DeliveryStatus.RETRYING) this.metrics.deliveryFinished(delivery.kind, committed.status);
     this.feed.publish(attempt);
-    if (!committed.updated) return { ok: false, retryAt: null, reason: 'cancelled', ...(failure ? { failure } : {}) };
-    if (outcome.ok) return { ok: true };
-    return nextAttemptAt ? { ok: false, retryAt: nextAttemptAt, failure: failure! } : { ok: false, retryAt: null, reason: 'exhausted', failure: failure! };
+    if (!committed.updated) return { ok: false, retryAt: null, reason: 'cancelled', attemptId, ...(failure ? { failure } : {}) };
+    if (outcome.ok) return { ok: true, attemptId };
+    return nextAttemptAt ? { ok: false, retryAt: nextAttemptAt, failure: failure!, attemptId } : { ok: false, retryAt: null, reason: 'exhausted', failure: failure!, attemptId };
   }
 
   /** The body's events: samples for a TEST delivery, else one joined query in batch order. */

@@ -52,6 +52,11 @@ export class DeliveryReadModel {
     return new Map(rows.map((delivery) => [delivery.id, delivery]));
   }
 
+  /** One attempt by id, any organization: the live feed reads back attempts too large for a notification. */
+  async attemptById(id: string): Promise<DeliveryAttempt | null> {
+    return this.orm.em.fork().findOne(DeliveryAttempt, { id });
+  }
+
   /** The attempts of deliveries of one organization, newest first each, in one query. */
   async attemptsOfMany(organizationId: string, deliveryIds: readonly string[]): Promise<Map<string, DeliveryAttempt[]>> {
     const rows = await this.orm.em

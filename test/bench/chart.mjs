@@ -3,6 +3,9 @@
 import { Resvg } from '@resvg/resvg-js';
 
 const COLORS = { audithook: '#2563eb', 'bare Apollo': '#6b7280', 'BullMQ peer': '#ea580c', 'raw got loop': '#16a34a' };
+/** audithook on PostgreSQL (--database postgres): purples, darker with more workers. */
+const POSTGRES_COLORS = ['#c4b5fd', '#a78bfa', '#8b5cf6', '#7c3aed', '#6d28d9', '#5b21b6'];
+const postgresName = (key) => `PG, ${key.slice(1)} worker${key === 'w1' ? '' : 's'}`;
 const WIDTH = 1100;
 const LABEL_W = 260;
 const PLOT_W = WIDTH - LABEL_W - 130;
@@ -36,7 +39,7 @@ function panel({ title, groups, unit, log, top, markers = [] }) {
     for (const b of bars) {
       const has = typeof b.value === 'number' && b.value > 0;
       const w = has ? Math.max(1, x(b.value) - LABEL_W) : 0;
-      parts.push(`<rect x="${LABEL_W}" y="${y}" width="${w.toFixed(1)}" height="${BAR_H}" fill="${COLORS[b.party] ?? '#999'}"/>`);
+      parts.push(`<rect x="${LABEL_W}" y="${y}" width="${w.toFixed(1)}" height="${BAR_H}" fill="${b.color ?? COLORS[b.party] ?? '#999'}"/>`);
       parts.push(`<text x="${LABEL_W + w + 4}" y="${y + BAR_H - 3}" font-size="11" fill="#333">${esc(has ? num(b.value, unit) : b.missing ?? 'skipped')}</text>`);
       y += BAR_H + 2;
     }
@@ -60,13 +63,13 @@ export function chartSvg(report) {
   const byId = new Map(report.rows.map((row) => [row.id, row]));
   const bar = (id, party) => {
     const row = byId.get(id);
-    return { party, value: row?.value ?? null, missing: row?.status?.startsWith('skipped') ? 'skipped' : 'no figure' };
+    return { party, color: colors[party], value: row?.value ?? null, missing: row?.status?.startsWith('skipped') ? 'skipped' : 'no figure' };
   };
-  const parties = [
-    ['audithook', 'audithook'],
-    ['apollo', 'bare Apollo'],
-    ['bullmq', 'BullMQ peer'],
-  ];
+  // The worker counts that have PostgreSQL rows (ids audithook.postgres.wN.…), in run order.
+  const postgresKeys = [...new Set(report.rows.map((row) => /^audithook\.postgres\.(w\d+)\./.exec(row.id)?.[1]).filter(Boolean))];
+  const colors = { ...COLORS, ...Object.fromEntries(postgresKeys.map((key, i) => [postgresName(key), POSTGRES_COLORS[Math.min(i, POSTGRES_COLORS.length - 1)]])) };
+  const postgres = postgresKeys.map((key) => [`audithook.postgres.${key}`, postgresName(key)]);
+  const parties = [['audithook', 'audithook'], ...postgres, ['apollo', 'bare Apollo'], ['bullmq', 'BullMQ peer']];
   const throughput = [
     { label: 'raw got POST loop c1 / c16 (req/s)', bars: [bar('raw.c1', 'raw got loop'), bar('raw.c16', 'raw got loop')] },
     ...[
@@ -77,8 +80,9 @@ export function chartSvg(report) {
       ['backlog.drain', 'backlog drain after outage'],
     ].map(([suffix, label]) => ({ label, bars: parties.filter(([key]) => byId.has(`${key}.${suffix}`)).map(([key, name]) => bar(`${key}.${suffix}`, name)) })),
   ];
-  const latency = ['p50', 'p95', 'p99'].map((p) => ({ label: `idle latency ${p}`, bars: [bar(`audithook.idle.${p}`, 'audithook'), bar(`bullmq.idle.${p}`, 'BullMQ peer')] }));
-  const rss = [{ label: 'peak RSS', bars: [bar('audithook.rss.peak', 'audithook'), bar('bullmq.rss.peak', 'BullMQ peer')] }];
+  const delivering = [['audithook', 'audithook'], ...postgres, ['bullmq', 'BullMQ peer']];
+  const latency = ['p50', 'p95', 'p99'].map((p) => ({ label: `idle latency ${p}`, bars: delivering.map(([key, name]) => bar(`${key}.idle.${p}`, name)) }));
+  const rss = [{ label: 'peak RSS', bars: delivering.map(([key, name]) => bar(`${key}.rss.peak`, name)) }];
 
   const head = `audithook benchmark (${report.mode}) — ${report.startedAt} — node ${report.machine.node}, ${report.machine.cpus} CPUs`;
   const rawC16 = byId.get('raw.c16')?.value;
@@ -101,9 +105,10 @@ export function chartSvg(report) {
       { value: 25, label: 'p99 ≤ 25 ms' },
     ],
   });
-  const p3 = panel({ title: 'Peak RSS, MB (BullMQ peer: server + worker, Redis not counted)', groups: rss, unit: 'MB', log: false, top: p2.bottom + 8, markers: [{ value: 200, label: '≤ 200 MB' }] });
-  const legend = Object.entries(COLORS)
-    .map(([name, color], i) => `<rect x="${16 + i * 170}" y="${p3.bottom + 10}" width="12" height="12" fill="${color}"/><text x="${34 + i * 170}" y="${p3.bottom + 21}" font-size="12">${esc(name)}</text>`)
+  const p3 = panel({ title: `Peak RSS, MB (BullMQ peer: server + worker, Redis not counted${postgres.length > 0 ? '; PG: api + workers' : ''})`, groups: rss, unit: 'MB', log: false, top: p2.bottom + 8, markers: [{ value: 200, label: '≤ 200 MB' }] });
+  const step = Object.keys(colors).length > 4 ? Math.floor((WIDTH - 32) / Object.keys(colors).length) : 170;
+  const legend = Object.entries(colors)
+    .map(([name, color], i) => `<rect x="${16 + i * step}" y="${p3.bottom + 10}" width="12" height="12" fill="${color}"/><text x="${34 + i * step}" y="${p3.bottom + 21}" font-size="12">${esc(name)}</text>`)
     .join('\n');
   const height = p3.bottom + 40;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" font-family="DejaVu Sans, Liberation Sans, Arial, sans-serif">

@@ -1,5 +1,6 @@
-// The parties under test, each a set of processes: audithook (the compiled CLI), the bare Apollo
-// baseline and the BullMQ+Redis peer (server + worker). Each start function returns a handle:
+// The parties under test, each a set of processes: audithook (the compiled CLI) on SQLite, audithook
+// on PostgreSQL (one api and N worker processes), the bare Apollo baseline and the BullMQ+Redis peer
+// (server + worker). Each start function returns a handle:
 // { name, url, token, organizationId, delivers, stop() -> { peakRssMb } }.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -11,6 +12,7 @@ import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
 import { freePort, waitUntil } from './common.mjs';
 import { connectionOf } from './bullmq-peer.mjs';
+import { createBenchDatabase } from './postgres.mjs';
 import { addCleanup, runScript, sampleRss, spawnTracked, startProcess, stopChild } from './processes.mjs';
 
 const run = promisify(execFile);
@@ -27,6 +29,17 @@ const registered = (party) => {
   return party;
 };
 const formatDelays = (delaysMs) => delaysMs.map((ms) => `${ms}ms`).join(',');
+/** The environment every audithook process of the bench gets: defaults, plus quiet logs and loopback http destinations. */
+const audithookEnv = ({ port, databaseUrl, secretKey, retryDelaysMs }) => ({
+  HOST: '127.0.0.1',
+  PORT: String(port),
+  DATABASE_URL: databaseUrl,
+  AUDITHOOK_SECRET_KEY: secretKey,
+  AUDITHOOK_ALLOW_HTTP: 'true',
+  AUDITHOOK_ALLOW_PRIVATE_DESTINATIONS: 'true', // the receiver is on 127.0.0.1 only
+  AUDITHOOK_RETRY_DELAYS: formatDelays(retryDelaysMs),
+  LOG_LEVEL: 'warn',
+});
 const REGISTER_WEBHOOK = 'mutation($org: ID!, $input: RegisterWebhookInput!) { registerWebhook(organizationId: $org, input: $input) { id } }';
 
 async function graphql(url, token, query, variables) {
@@ -51,15 +64,8 @@ export async function startAudithook({ receiverUrl, retryDelaysMs, env: extraEnv
   const port = await freePort();
   const cli = join(root, 'dist/src/cli.js');
   const env = {
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    DATABASE_URL: `sqlite:${join(dir, 'bench.db')}`,
-    AUDITHOOK_SECRET_KEY: randomBytes(32).toString('base64'),
-    AUDITHOOK_ALLOW_HTTP: 'true',
-    AUDITHOOK_ALLOW_PRIVATE_DESTINATIONS: 'true', // the receiver is on 127.0.0.1 only
-    AUDITHOOK_RETRY_DELAYS: formatDelays(retryDelaysMs),
-    LOG_LEVEL: 'warn',
-    ...extraEnv, // later rows (another database, several workers) set theirs here
+    ...audithookEnv({ port, databaseUrl: `sqlite:${join(dir, 'bench.db')}`, secretKey: randomBytes(32).toString('base64'), retryDelaysMs }),
+    ...extraEnv,
   };
   const cliJson = async (args) => JSON.parse((await run(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, cwd: dir })).stdout);
   const created = await cliJson(['org', 'create', '--name', 'Bench', '--json']);
@@ -104,6 +110,73 @@ export async function startAudithook({ receiverUrl, retryDelaysMs, env: extraEnv
       return { peakRssMb };
     }),
   });
+}
+
+/** Resolves once `http://127.0.0.1:port/healthz` answers 200; throws (with the stderr tail) after 30 s or when the process exits first. */
+async function healthy(name, { child, stderr }, port) {
+  const ok = await waitUntil(() => child.exitCode !== null || child.signalCode !== null || fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false), { timeoutMs: 30_000, everyMs: 100 });
+  if (ok === true && child.exitCode === null && child.signalCode === null) return;
+  await stopChild(child);
+  throw new Error(`${name} ${child.exitCode !== null || child.signalCode !== null ? `exited (${child.exitCode ?? child.signalCode})` : 'did not answer /healthz within 30 s'}\n${stderr()}`);
+}
+
+/**
+ * audithook on PostgreSQL as several processes: a throwaway database (created on `adminUrl`'s server,
+ * dropped at stop), an organization and tokens from the CLI as on SQLite, then one
+ * `serve --role api` (GraphQL; sends nothing) and `workers` × `serve --role worker` (deliver). The
+ * load goes to the api; peak RSS is the sum over all of them. `pools` { apiPoolSize, workerPoolSize }
+ * set each process's AUDITHOOK_DB_POOL_SIZE.
+ */
+export async function startAudithookOnPostgres({ adminUrl, workers, pools, receiverUrl, retryDelaysMs }) {
+  const database = await createBenchDatabase(adminUrl);
+  addCleanup(database.drop);
+  const dir = mkdtempSync(join(tmpdir(), 'audithook-bench-pg-'));
+  const removeDir = once(async () => rmSync(dir, { recursive: true, force: true }));
+  addCleanup(removeDir);
+  const cli = join(root, 'dist/src/cli.js');
+  const secretKey = randomBytes(32).toString('base64');
+  const envOf = (port, poolSize = pools.apiPoolSize) => ({ ...audithookEnv({ port, databaseUrl: database.url, secretKey, retryDelaysMs }), AUDITHOOK_DB_POOL_SIZE: String(poolSize) });
+  const children = [];
+  const stopChildren = () => Promise.all(children.map((c) => stopChild(c.child, 15_000)));
+  try {
+    const apiPort = await freePort();
+    const cliJson = async (args) => JSON.parse((await run(process.execPath, [cli, ...args], { env: { ...process.env, ...envOf(apiPort) }, cwd: dir })).stdout);
+    // The CLI migrates the fresh database before the servers start, so no two processes race to.
+    const created = await cliJson(['org', 'create', '--name', 'Bench', '--json']);
+    const organizationId = created.organization.id;
+    const ingest = await cliJson(['token', 'create', '--org', organizationId, '--role', 'INGEST', '--label', 'bench', '--json']);
+    const api = { name: 'audithook serve --role api', port: apiPort, ...spawnTracked('audithook serve --role api', process.execPath, [cli, 'serve', '--role', 'api'], { env: envOf(apiPort), cwd: dir }) };
+    children.push(api);
+    for (let i = 1; i <= workers; i++) {
+      const port = await freePort();
+      const name = `audithook serve --role worker (${i} of ${workers})`;
+      children.push({ name, port, ...spawnTracked(name, process.execPath, [cli, 'serve', '--role', 'worker'], { env: envOf(port, pools.workerPoolSize), cwd: dir }) });
+    }
+    await Promise.all(children.map((c) => healthy(c.name, c, c.port)));
+    const url = `http://127.0.0.1:${apiPort}/graphql`;
+    await graphql(url, created.token, REGISTER_WEBHOOK, { org: organizationId, input: { url: receiverUrl } });
+    const samplers = children.map((c) => sampleRss(c.child.pid));
+    return registered({
+      name: `audithook on PostgreSQL, ${workers} worker${workers === 1 ? '' : 's'}`,
+      url,
+      token: ingest.token,
+      organizationId,
+      delivers: true,
+      database: database.name,
+      stop: once(async () => {
+        const peaks = samplers.map((s) => s.stop());
+        await stopChildren();
+        await database.drop();
+        await removeDir();
+        return { peakRssMb: peaks.every((p) => p !== null) ? peaks.reduce((sum, p) => sum + p, 0) : null };
+      }),
+    });
+  } catch (error) {
+    await stopChildren();
+    await database.drop().catch(() => undefined);
+    await removeDir();
+    throw error;
+  }
 }
 
 /** Baseline (b): the bare Apollo server, storing nothing. */

@@ -1,5 +1,6 @@
 // Turns the scenarios' figures into rows: each figure with its ratio to the limit (raw loop c16),
 // a baseline (bare Apollo) or the BullMQ peer, and the target it must meet. Prints them as one table.
+// With --database postgres, audithook on PostgreSQL gets the same delivering rows per worker count.
 
 const fmt = (value, unit) => {
   if (value === null || value === undefined || Number.isNaN(value)) return '—';
@@ -22,8 +23,9 @@ function compare(row, { against, label, budget, op, target }) {
  */
 export function buildRows(r) {
   const rows = [];
-  const add = (id, party, scenario, metric, unit, value, extra = {}) => {
-    const skipped = r[id.split('.')[0]]?.skipped;
+  // A row's party block is r[first part of its id] unless `extra.skipped` says (the PostgreSQL rows: their worker count's block).
+  const add = (id, party, scenario, metric, unit, value, { skipped: skippedBy, ...extra } = {}) => {
+    const skipped = skippedBy !== undefined ? skippedBy : r[id.split('.')[0]]?.skipped;
     const row = { id, party, scenario, metric, unit, value: skipped ? null : (value ?? null), status: skipped ? `skipped: ${skipped}` : value === null || value === undefined ? 'no figure' : 'ok', ...extra, comparisons: [] };
     rows.push(row);
     return row;
@@ -37,28 +39,30 @@ export function buildRows(r) {
   const apolloBatch = add('apollo.batch.ingest', 'bare Apollo', '100-event batches, c4', 'ingest', 'events/s', get('apollo', 'batch', 'ingestPerSec'));
 
   /** "incomplete: n of m arrived" when a scenario's events did not all reach the receiver in time. */
-  const arrivalNote = (party, scenario) => {
-    const figures = r[party]?.[scenario];
-    return figures && figures.arrived !== undefined && figures.arrived < figures.events ? `incomplete: ${figures.arrived} of ${figures.events} events arrived in time` : undefined;
-  };
-  const partyRows = (party, label) => {
-    const backlog = r[party]?.backlog;
+  const arrivalNote = (figures) =>
+    figures && figures.arrived !== undefined && figures.arrived < figures.events ? `incomplete: ${figures.arrived} of ${figures.events} events arrived in time` : undefined;
+  /** The rows of a delivering party: ids `${prefix}.…`, figures from `f` (its block of results), `rssScenario` says whose memory. */
+  const partyRows = (prefix, label, f, { rssScenario = 'whole run', skipped } = {}) => {
+    const at = (scenario, key) => f?.[scenario]?.[key] ?? null;
+    const backlog = f?.backlog;
+    const own = skipped !== undefined ? { skipped } : {};
     const rowsOf = {
-      idleP50: add(`${party}.idle.p50`, label, 'idle, 20 events/s', 'latency p50', 'ms', get(party, 'idle', 'p50Ms')),
-      idleP95: add(`${party}.idle.p95`, label, 'idle, 20 events/s', 'latency p95', 'ms', get(party, 'idle', 'p95Ms')),
-      idleP99: add(`${party}.idle.p99`, label, 'idle, 20 events/s', 'latency p99', 'ms', get(party, 'idle', 'p99Ms'), { note: arrivalNote(party, 'idle') }),
-      singleIngest: add(`${party}.single.ingest`, label, 'single-event mutations, c16', 'ingest', 'events/s', get(party, 'single', 'ingestPerSec')),
-      singleDelivered: add(`${party}.single.delivered`, label, 'single-event mutations, c16', 'delivered', 'events/s', get(party, 'single', 'deliveredPerSec'), { note: arrivalNote(party, 'single') }),
-      batchIngest: add(`${party}.batch.ingest`, label, '100-event batches, c4', 'ingest', 'events/s', get(party, 'batch', 'ingestPerSec')),
-      batchDelivered: add(`${party}.batch.delivered`, label, '100-event batches, c4', 'delivered', 'events/s', get(party, 'batch', 'deliveredPerSec'), { note: arrivalNote(party, 'batch') }),
-      drain: add(`${party}.backlog.drain`, label, `backlog of ${backlog?.events ?? '?'} while receiver down`, 'drain', 'events/s', get(party, 'backlog', 'drainPerSec'), {
+      idleP50: add(`${prefix}.idle.p50`, label, 'idle, 20 events/s', 'latency p50', 'ms', at('idle', 'p50Ms'), own),
+      idleP95: add(`${prefix}.idle.p95`, label, 'idle, 20 events/s', 'latency p95', 'ms', at('idle', 'p95Ms'), own),
+      idleP99: add(`${prefix}.idle.p99`, label, 'idle, 20 events/s', 'latency p99', 'ms', at('idle', 'p99Ms'), { ...own, note: arrivalNote(f?.idle) }),
+      singleIngest: add(`${prefix}.single.ingest`, label, 'single-event mutations, c16', 'ingest', 'events/s', at('single', 'ingestPerSec'), own),
+      singleDelivered: add(`${prefix}.single.delivered`, label, 'single-event mutations, c16', 'delivered', 'events/s', at('single', 'deliveredPerSec'), { ...own, note: arrivalNote(f?.single) }),
+      batchIngest: add(`${prefix}.batch.ingest`, label, '100-event batches, c4', 'ingest', 'events/s', at('batch', 'ingestPerSec'), own),
+      batchDelivered: add(`${prefix}.batch.delivered`, label, '100-event batches, c4', 'delivered', 'events/s', at('batch', 'deliveredPerSec'), { ...own, note: arrivalNote(f?.batch) }),
+      drain: add(`${prefix}.backlog.drain`, label, `backlog of ${backlog?.events ?? '?'} while receiver down`, 'drain', 'events/s', at('backlog', 'drainPerSec'), {
+        ...own,
         note: backlog && !backlog.skipped ? (backlog.complete ? `all arrived ${backlog.drainSeconds.toFixed(1)} s after the receiver came back` : `incomplete: ${backlog.arrived} of ${backlog.events} arrived within ${backlog.drainSeconds.toFixed(0)} s`) : undefined,
       }),
-      rss: add(`${party}.rss.peak`, label, party === 'bullmq' ? 'whole run (server + worker, Redis not counted)' : 'whole run', 'peak RSS', 'MB', r[party]?.peakRssMb ?? null),
+      rss: add(`${prefix}.rss.peak`, label, rssScenario, 'peak RSS', 'MB', f?.peakRssMb ?? null, own),
     };
     return rowsOf;
   };
-  const a = partyRows('audithook', 'audithook');
+  const a = partyRows('audithook', 'audithook', r.audithook);
 
   // Tenant isolation (audithook only): the healthy organization alone, then beside the hanging ones.
   const isolation = r.audithook?.isolation;
@@ -88,7 +92,7 @@ export function buildRows(r) {
   pruneDuringP50.comparisons.push(compare(pruneDuringP50, { against: pruneQuietP50, label: 'no prune p50' }));
   pruneDuringP99.comparisons.push(compare(pruneDuringP99, { label: 'budget 25 ms', budget: 25, op: '<=', target: 1 }));
   pruneDuringP99.comparisons.push(compare(pruneDuringP99, { against: pruneQuietP99, label: 'no prune p99' }));
-  const b = partyRows('bullmq', 'BullMQ peer');
+  const b = partyRows('bullmq', 'BullMQ peer', r.bullmq, { rssScenario: 'whole run (server + worker, Redis not counted)' });
 
   // Targets (met / not met), each as a ratio.
   a.idleP50.comparisons.push(compare(a.idleP50, { label: 'budget 5 ms', budget: 5, op: '<=', target: 1 }));
@@ -109,6 +113,24 @@ export function buildRows(r) {
   b.singleIngest.comparisons.push(compare(b.singleIngest, { against: apolloSingle, label: 'bare Apollo' }));
   b.batchIngest.comparisons.push(compare(b.batchIngest, { against: apolloBatch, label: 'bare Apollo batched' }));
   for (const key of ['singleDelivered', 'batchDelivered', 'drain']) b[key].comparisons.push(compare(b[key], { against: rawC16, label: 'raw loop c16' }));
+
+  // audithook on PostgreSQL (--database postgres): one api process and N workers per block r.postgres.wN,
+  // with ratios to the same baselines, to audithook on SQLite and the peer of this run, and to 1 worker. No targets.
+  let oneWorker = null;
+  for (const [key, f] of Object.entries(r.postgres ?? {})) {
+    const workers = f.workers;
+    const label = `audithook PostgreSQL, ${workers} worker${workers === 1 ? '' : 's'}`;
+    const p = partyRows(`audithook.postgres.${key}`, label, f, { rssScenario: `whole run (api + ${workers} worker${workers === 1 ? '' : 's'}, PostgreSQL not counted)`, skipped: f.skipped ?? null });
+    p.singleIngest.comparisons.push(compare(p.singleIngest, { against: apolloSingle, label: 'bare Apollo' }));
+    p.batchIngest.comparisons.push(compare(p.batchIngest, { against: apolloBatch, label: 'bare Apollo batched' }));
+    for (const k of ['singleDelivered', 'batchDelivered', 'drain']) p[k].comparisons.push(compare(p[k], { against: rawC16, label: 'raw loop c16' }));
+    for (const k of Object.keys(p)) {
+      p[k].comparisons.push(compare(p[k], { against: a[k], label: 'audithook SQLite' }));
+      p[k].comparisons.push(compare(p[k], { against: b[k], label: 'BullMQ peer' }));
+      if (oneWorker && workers > 1) p[k].comparisons.push(compare(p[k], { against: oneWorker[k], label: 'PostgreSQL, 1 worker' }));
+    }
+    if (workers === 1) oneWorker = p;
+  }
   return rows;
 }
 

@@ -4,7 +4,9 @@
 // Flags: --smoke, --out <dir>, --reference (also write reference.json/.png), --retry-delays 5s,5m,30m,
 // --parties raw,apollo,audithook,bullmq (audithook includes tenant isolation and idle latency while pruning), --own-redis (start redis-server even when 6379 answers),
 // --scale <factor> (multiply the counts), --backlog <events> (the backlog scenario's size alone),
-// --prune-history <deliveries> (the old history seeded for idle latency while pruning). Bounded in count and time; loopback only.
+// --prune-history <deliveries> (the old history seeded for idle latency while pruning),
+// --database postgres [--workers 1,2,4] [--postgres-url <admin url>] (also audithook on PostgreSQL: one api and N
+// worker processes per count, each on a fresh throwaway database). Bounded in count and time; loopback only.
 import { cpus, loadavg } from 'node:os';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -13,7 +15,8 @@ import { parseDurationListMs } from '../../dist/src/delivery/retry-policy.js';
 import { parseFlags } from './common.mjs';
 import { chartPng } from './chart.mjs';
 import { killAll, startedProcesses, startReceiver } from './processes.mjs';
-import { startAudithook, startBareApollo, startBullmqPeer } from './parties.mjs';
+import { startAudithook, startAudithookOnPostgres, startBareApollo, startBullmqPeer } from './parties.mjs';
+import { DEFAULT_POSTGRES_ADMIN_URL, parseWorkerCounts, poolSizesFor } from './postgres.mjs';
 import { ensureRedis } from './redis.mjs';
 import { buildRows, formatTable, summarize } from './report.mjs';
 import { backlogDrain, idleDuringPrune, idleLatency, ingest, rawLoop, tenantIsolation, warmUp } from './scenarios.mjs';
@@ -27,6 +30,12 @@ const COUNTS = {
   full: { warmupEvents: 200, idleEvents: 300, singleEvents: 5_000, batchEvents: 20_000, backlogEvents: 100_000, rawRequests: 20_000, isolationEvents: 200, pruneIdleEvents: 300, pruneHistory: 200_000 },
   smoke: { warmupEvents: 20, idleEvents: 20, singleEvents: 160, batchEvents: 800, backlogEvents: 500, rawRequests: 300, isolationEvents: 20, pruneIdleEvents: 20, pruneHistory: 5_000 },
 }[mode];
+// --database postgres adds audithook on PostgreSQL (one api process, N worker processes) for each N of --workers.
+const database = typeof flags.database === 'string' ? flags.database : 'sqlite';
+if (database !== 'sqlite' && database !== 'postgres') throw new Error(`--database takes sqlite or postgres, got "${flags.database}"`);
+if (flags.workers !== undefined && database !== 'postgres') throw new Error('--workers needs --database postgres (on SQLite one process delivers)');
+const postgresWorkers = database === 'postgres' ? parseWorkerCounts(typeof flags.workers === 'string' ? flags.workers : '1,2,4') : [];
+const postgresAdminUrl = typeof flags['postgres-url'] === 'string' ? flags['postgres-url'] : DEFAULT_POSTGRES_ADMIN_URL;
 /** Tenant isolation: organizations whose receivers never answer, and audithook's request timeout for that run (10 s is the default). */
 const HANGING_TENANTS = 40;
 const ISOLATION_REQUEST_TIMEOUT_MS = { full: 10_000, smoke: 4_000 }[mode];
@@ -48,6 +57,8 @@ const LIMITS = {
   full: { loadSeconds: 180, deliverMs: 180_000, drainMs: 480_000, totalMs: 45 * 60_000 },
   smoke: { loadSeconds: 30, deliverMs: 30_000, drainMs: 40_000, totalMs: 170_000 },
 }[mode];
+// Each PostgreSQL worker count is one more delivering party's run.
+LIMITS.totalMs += postgresWorkers.length * { full: 12 * 60_000, smoke: 90_000 }[mode];
 const retryDelaysMs = parseDurationListMs(typeof flags['retry-delays'] === 'string' ? flags['retry-delays'] : '5s,5m,30m');
 if (!retryDelaysMs || retryDelaysMs.length !== 3) throw new Error('--retry-delays takes three durations, e.g. 5s,5m,30m');
 const parties = new Set((typeof flags.parties === 'string' ? flags.parties : 'raw,apollo,audithook,bullmq').split(','));
@@ -172,6 +183,27 @@ try {
     return figures;
   });
 
+  // audithook on PostgreSQL: the same delivering scenarios per worker count, each on its own fresh database.
+  let postgresInfo = null;
+  if (postgresWorkers.length > 0) {
+    results.postgres = {};
+    for (const workers of postgresWorkers) {
+      const key = `w${workers}`;
+      try {
+        const { maxConnections, inUse, ...pools } = await poolSizesFor(postgresAdminUrl, workers);
+        postgresInfo ??= { adminUrl: postgresAdminUrl.replace(/\/\/[^@/]*@/, '//…@'), maxConnections, poolSizes: {} };
+        postgresInfo.poolSizes[key] = { ...pools, connectionsInUseAtStart: inUse };
+        log(`audithook on PostgreSQL: one api process and ${workers} worker process${workers === 1 ? '' : 'es'} on a fresh database (AUDITHOOK_DB_POOL_SIZE api ${pools.apiPoolSize}, workers ${pools.workerPoolSize})`);
+        const party = await startAudithookOnPostgres({ adminUrl: postgresAdminUrl, workers, pools, receiverUrl: receiver.url, retryDelaysMs });
+        results.postgres[key] = { workers, database: party.database, ...(await deliveringRun(party)) };
+      } catch (error) {
+        failures++;
+        log(`audithook on PostgreSQL with ${workers} workers failed: ${error.stack ?? error}`);
+        results.postgres[key] = { workers, skipped: `error: ${String(error.message ?? error).split('\n')[0]}` };
+      }
+    }
+  }
+
   let redisInfo = null;
   await partyBlock('bullmq', async () => {
     const redis = await ensureRedis(flags['own-redis'] ? { port: null } : {});
@@ -191,7 +223,7 @@ try {
     startedAt,
     finishedAt: new Date().toISOString(),
     machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, platform: process.platform, loadAverageAtStart: loadAtStart },
-    config: { counts: COUNTS, scale, retryDelaysMs, pruneHeadStartMs: PRUNE_HEAD_START_MS, hangingTenants: HANGING_TENANTS, isolationRequestTimeoutMs: ISOLATION_REQUEST_TIMEOUT_MS, peerWorkerConcurrency: PEER_WORKER_CONCURRENCY, redis: redisInfo, audithookEnv: 'defaults, plus LOG_LEVEL=warn and loopback http destinations allowed' },
+    config: { counts: COUNTS, scale, retryDelaysMs, pruneHeadStartMs: PRUNE_HEAD_START_MS, hangingTenants: HANGING_TENANTS, isolationRequestTimeoutMs: ISOLATION_REQUEST_TIMEOUT_MS, peerWorkerConcurrency: PEER_WORKER_CONCURRENCY, redis: redisInfo, database, postgresWorkers, postgres: postgresInfo, audithookEnv: 'defaults, plus LOG_LEVEL=warn and loopback http destinations allowed' },
     summary: summarize(rows),
     rows,
     raw: results,

@@ -1,6 +1,7 @@
 import { isInputObjectType, isListType, isNonNullType, type GraphQLArgument, type GraphQLInputType } from 'graphql';
 import type { MiddlewareFn } from 'type-graphql';
 import { badInput } from '../lib/app-error.js';
+import { MAX_TIME_MS, MIN_TIME_MS } from '../lib/paging.js';
 
 /** How deeply a scalar value (a JSONObject such as AuditObjectInput.attributes) may nest: objects and arrays count one level each. */
 export const MAX_JSON_DEPTH = 32;
@@ -77,7 +78,11 @@ export function checkArguments(args: Record<string, unknown>, definitions: reado
       stack.push({ kind: 'scalar', value, depth: 0, path, root: path });
       continue;
     }
-    if (typeof value === 'string') {
+    if (value instanceof Date) {
+      // DateTimeISO accepts years 0000-9999; PostgreSQL has no year 0, so one range for every database.
+      const ms = value.getTime();
+      if (!(ms >= MIN_TIME_MS && ms <= MAX_TIME_MS)) throw badInput(path, `${lastSegment(path)} must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z`);
+    } else if (typeof value === 'string') {
       checkText(value, path, () => lastSegment(path));
     } else if (typeof value === 'number') {
       if (!Number.isFinite(value)) throw badInput(path, `${lastSegment(path)} must be a finite number`);

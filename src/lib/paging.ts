@@ -17,9 +17,15 @@ export function encodeCursor(time: Date, id: string): string {
   return Buffer.from(JSON.stringify([time.getTime(), id]), 'utf8').toString('base64url');
 }
 
-/** The earliest and latest instants a DateTimeISO (years 0000 to 9999), and so a stored time, can hold. */
-const MIN_CURSOR_TIME_MS = Date.parse('0000-01-01T00:00:00.000Z');
-const MAX_CURSOR_TIME_MS = Date.parse('9999-12-31T23:59:59.999Z');
+/**
+ * The earliest and latest instants a time argument may hold: years 0001 to 9999 (PostgreSQL has no
+ * year 0, SQLite and ISO 8601 stop at 9999), so every database compares them the same way.
+ */
+export const MIN_TIME_MS = Date.parse('0001-01-01T00:00:00.000Z');
+/** See MIN_TIME_MS. */
+export const MAX_TIME_MS = Date.parse('9999-12-31T23:59:59.999Z');
+const MIN_CURSOR_TIME_MS = MIN_TIME_MS;
+const MAX_CURSOR_TIME_MS = MAX_TIME_MS;
 /** Longer than any cursor encodeCursor makes; longer input is refused before decoding. */
 const MAX_CURSOR_LENGTH = 128;
 

@@ -166,3 +166,19 @@ describe('lone surrogates', () => {
     expect(await healthStatus(server)).toBe(200);
   });
 });
+
+describe('times outside years 0001-9999', () => {
+  // DateTimeISO parses year 0000, which PostgreSQL does not have: found by the property test on PostgreSQL.
+  it.each([
+    ['an audit-log filter from year 0000', () => server.gql(EVENTS, { org: server.orgId, filter: { from: '0000-12-31T23:59:59.999Z' } }), 'filter.from'],
+    ['an audit-log filter to year 0000', () => server.gql(EVENTS, { org: server.orgId, filter: { to: '0000-06-01T00:00:00Z' } }), 'filter.to'],
+    ['an event time in year 0000', () => server.gql(RECORD, { org: server.orgId, input: { action: 'time_probe', actor: { id: 'u' }, time: '0000-01-01T00:00:00Z' } }), 'input.time'],
+  ])('refuses %s with BAD_USER_INPUT on the field, nothing stored', async (_name, call, field) => {
+    await expectRefused(call, field);
+  });
+
+  it('accepts the first instant of year 0001', async () => {
+    const result = await server.gql(EVENTS, { org: server.orgId, filter: { from: '0001-01-01T00:00:00Z' } });
+    expect(result.errors).toBeUndefined();
+  });
+});

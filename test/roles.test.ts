@@ -1,32 +1,21 @@
-import { rmSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import WebSocket from 'ws';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from './support/cli-process.js';
 import { attemptsLoggedBy, OPS, queryDatabase } from './support/cluster.js';
-import { startReceiver, type Receiver } from './support/receiver.js';
+import type { Receiver } from './support/receiver.js';
+import { processFixture } from './support/process-fixture.js';
 import { createOrgWithCli, postGraphql, startServerProcess, type ServerProcess } from './support/server-process.js';
 import { TEST_ENV, waitFor } from './support/server.js';
-import { tempDir } from './support/temp-dir.js';
 import { TEST_DATABASE, testDatabaseUrl } from './support/test-database.js';
 
 /** `audithook serve --role api|worker` as separate processes on one database (a SQLite file, or PostgreSQL in that matrix). */
 
-let dir = '';
-let receiver: Receiver | null = null;
-const servers: ServerProcess[] = [];
-
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.stop(5_000)));
-  await receiver?.close();
-  receiver = null;
-  if (dir) rmSync(dir, { recursive: true, force: true });
-  dir = '';
-});
+const fixture = processFixture();
+const servers = fixture.servers;
 
 async function setUp(extra: Record<string, string> = {}): Promise<{ env: Record<string, string>; databaseUrl: string; receiver: Receiver }> {
-  dir = tempDir('audithook-roles-');
-  receiver = await startReceiver();
+  const { dir, receiver } = await fixture.open('audithook-roles-');
   const databaseUrl = await testDatabaseUrl(dir);
   // debug: workers log each attempt with their identity ("attempt recorded").
   return { env: { ...TEST_ENV, LOG_LEVEL: 'debug', DATABASE_URL: databaseUrl, ...extra }, databaseUrl, receiver };

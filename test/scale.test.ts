@@ -1,10 +1,8 @@
-import { rmSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { attemptsLoggedBy, liveAttempts, OPS, queryDatabase } from './support/cluster.js';
-import { startReceiver, type Receiver } from './support/receiver.js';
+import { processFixture } from './support/process-fixture.js';
 import { createOrgWithCli, postGraphql, startServerProcess, type ServerProcess } from './support/server-process.js';
 import { TEST_ENV, waitFor } from './support/server.js';
-import { tempDir } from './support/temp-dir.js';
 import { createPostgresDatabase } from './support/test-database.js';
 
 /**
@@ -20,22 +18,12 @@ const TOTAL_EVENTS = SINGLE_EVENTS + BATCHES * BATCH_SIZE;
 /** Requests of each single-event client in flight at once. */
 const CLIENT_CONCURRENCY = 8;
 
-let dir = '';
-let receiver: Receiver | null = null;
-const servers: ServerProcess[] = [];
-
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.stop(5_000)));
-  await receiver?.close();
-  receiver = null;
-  if (dir) rmSync(dir, { recursive: true, force: true });
-  dir = '';
-});
+const fixture = processFixture();
+const servers = fixture.servers;
 
 describe('scale test', () => {
   it(`one api and two workers on PostgreSQL: ${TOTAL_EVENTS} events, one worker SIGKILLed mid-stream, every event received`, async () => {
-    dir = tempDir('audithook-scale-');
-    receiver = await startReceiver();
+    const { receiver } = await fixture.open('audithook-scale-');
     const databaseUrl = await createPostgresDatabase();
     const env = { ...TEST_ENV, LOG_LEVEL: 'info', DATABASE_URL: databaseUrl };
     const { orgId, adminToken } = await createOrgWithCli(env, 'Scale');

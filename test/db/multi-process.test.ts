@@ -1,12 +1,11 @@
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli-process.js';
-import { startReceiver, type Receiver } from '../support/receiver.js';
+import type { Receiver } from '../support/receiver.js';
+import { processFixture } from '../support/process-fixture.js';
 import { createOrgWithCli, postGraphql, startServerProcess, type ServerProcess } from '../support/server-process.js';
 import { TEST_ENV, waitFor } from '../support/server.js';
-import { tempDir } from '../support/temp-dir.js';
 
 /** Several `audithook serve` and CLI processes on one SQLite file: the README promises they share the work safely. */
 
@@ -55,22 +54,12 @@ function tally(errors: string[]): Record<string, number> {
   return counts;
 }
 
-let dir = '';
-let receiver: Receiver | null = null;
-const servers: ServerProcess[] = [];
-
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.stop(5_000)));
-  await receiver?.close();
-  receiver = null;
-  if (dir) rmSync(dir, { recursive: true, force: true });
-  dir = '';
-});
+const fixture = processFixture();
+const servers = fixture.servers;
 
 /** A fresh data folder, a loopback receiver, and the environment every process of one test shares. */
 async function setUp(prefix: string): Promise<{ env: Record<string, string>; databasePath: string; receiver: Receiver }> {
-  dir = tempDir(prefix);
-  receiver = await startReceiver();
+  const { dir, receiver } = await fixture.open(prefix);
   const databasePath = join(dir, 'audithook.db');
   // LOG_LEVEL info: the "listening" line names the URL; warnings and errors are collected and must stay empty.
   return { env: { ...TEST_ENV, LOG_LEVEL: 'info', DATABASE_URL: `sqlite:${databasePath}` }, databasePath, receiver };

@@ -2,7 +2,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/sql';
 import type { DeliveryConfig } from '../../config.js';
 import { dateOf, json, parsedJson, sqlOf, type DeliveryAttemptRow } from '../../db/kysely.js';
 import type { SendOutcome, WebhookRequest } from '../../delivery/http-client.js';
-import { buildPayload, type PayloadEvent } from '../../delivery/payload.js';
+import type { PayloadEvent } from '../../delivery/payload.js';
 import { retryDelayMs } from '../../delivery/retry-policy.js';
 import { sentHeaders, type SentHeader } from '../../delivery/sent-headers.js';
 import { signatureHeaders } from '../../delivery/signing.js';
@@ -15,7 +15,7 @@ import type { CancelledDelivery, DeliveryCancellation, DeliveryResumption } from
 import type { WebhookService } from '../webhooks/webhook.service.js';
 import { Webhook, WebhookStatus } from '../webhooks/webhook.entity.js';
 import type { AttemptFeed } from './attempt-feed.js';
-import { payloadEventOf, type DeliveryReadModel } from './delivery-read-model.js';
+import { payloadEventOf, payloadOf, type DeliveryReadModel } from './delivery-read-model.js';
 import type { DeliverySignals } from './delivery-signals.js';
 import { AttemptOutcome, Delivery, DeliveryAttempt, DeliveryKind, DeliveryStatus } from './delivery.entity.js';
 
@@ -131,12 +131,9 @@ export class DeliveryPipeline implements DeliveryCancellation, DeliveryResumptio
   async unfinished(dueBefore?: Date, limit?: number): Promise<{ id: string; webhookId: string; runAt: Date }[]> {
     const db = sqlOf(this.orm.em.fork());
     const rows = await db.selectFrom('deliveries').select(['id', 'webhook_id', 'kind', 'status', 'attempt_count', 'created_at']).where('status', 'in', UNFINISHED).execute();
-    const plans = await this.reads.plannedAttempts(rows.filter((row) => row.status === DeliveryStatus.RETRYING).map((row) => row.id));
-    const due = rows.map((row) => {
-      const createdAtMs = dateOf(row.created_at).getTime();
-      const runAt = plans.get(row.id)?.at ?? new Date(row.kind === DeliveryKind.TEST && Number(row.attempt_count) === 0 ? createdAtMs + this.config.testDelayMs : createdAtMs);
-      return { id: row.id, webhookId: row.webhook_id, runAt };
-    });
+    const facts = rows.map((row) => ({ id: row.id, status: row.status as DeliveryStatus, kind: row.kind as DeliveryKind, attemptCount: Number(row.attempt_count), createdAt: dateOf(row.created_at) }));
+    const next = await this.reads.nextAttemptsOfMany(facts);
+    const due = facts.map((d, index) => ({ id: d.id, webhookId: rows[index]!.webhook_id, runAt: next.get(d.id) ?? d.createdAt }));
     if (!dueBefore) return due;
     return due
       .filter((delivery) => delivery.runAt.getTime() < dueBefore.getTime())
@@ -232,10 +229,7 @@ export class DeliveryPipeline implements DeliveryCancellation, DeliveryResumptio
     // The request as sent, kept with the attempt (Authorization as its scheme only); nothing sent keeps no headers.
     let sent: { url: string; headers: SentHeader[] } = { url: webhook.url, headers: [] };
     if (settings.ok) {
-      const body = buildPayload(
-        { deliveryId: delivery.id, organizationId: delivery.organization, createdAt: delivery.createdAt, test: delivery.kind === DeliveryKind.TEST },
-        await this.payloadEvents(delivery),
-      );
+      const body = payloadOf(delivery, await this.payloadEvents(delivery));
       const headers: Record<string, string> = {
         'content-type': 'application/json',
         'user-agent': USER_AGENT,

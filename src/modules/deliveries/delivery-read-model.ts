@@ -93,10 +93,11 @@ export class DeliveryReadModel {
   }
 
   /**
-   * Delivery.nextAttemptAt, derived from history: a RETRYING delivery's plan, a new TEST delivery's
-   * creation plus the test delay, any other PENDING one's creation (due at once), else null.
+   * When each delivery's next attempt is due, derived from history (Delivery.nextAttemptAt, and the job
+   * layer's recovery): a RETRYING delivery's plan, a new TEST delivery's creation plus the test delay,
+   * any other PENDING one's creation (due at once), else null. One query.
    */
-  async nextAttemptsOfMany(deliveries: readonly Delivery[]): Promise<Map<string, Date | null>> {
+  async nextAttemptsOfMany(deliveries: readonly DueFacts[]): Promise<Map<string, Date | null>> {
     const plans = await this.plannedAttempts(deliveries.filter((d) => d.status === DeliveryStatus.RETRYING).map((d) => d.id));
     const next = new Map<string, Date | null>();
     for (const d of deliveries) {
@@ -137,6 +138,9 @@ export class DeliveryReadModel {
 
 }
 
+/** What the due time of a delivery's next attempt is derived from. */
+export type DueFacts = Pick<Delivery, 'id' | 'status' | 'kind' | 'attemptCount' | 'createdAt'>;
+
 /** The retry an attempt scheduled: when, and when that attempt started (to tell a fresh run from a stale one). */
 export interface PlannedAttempt {
   at: Date;
@@ -149,10 +153,12 @@ export interface PlannedAttempt {
  * attempt, so it equals, byte for byte, what the receiver got and need not be stored.
  */
 export function deliveryPayload(delivery: Delivery, events: readonly AuditEvent[]): string {
-  return buildPayload(
-    { deliveryId: delivery.id, organizationId: delivery.organization, createdAt: delivery.createdAt, test: delivery.kind === DeliveryKind.TEST },
-    events.map(payloadEventOf),
-  );
+  return payloadOf(delivery, events.map(payloadEventOf));
+}
+
+/** The request body of a delivery with these events: the one envelope the pipeline sends and Delivery.payload shows. */
+export function payloadOf(delivery: Delivery, events: PayloadEvent[]): string {
+  return buildPayload({ deliveryId: delivery.id, organizationId: delivery.organization, createdAt: delivery.createdAt, test: delivery.kind === DeliveryKind.TEST }, events);
 }
 
 /** An AuditEvent as buildPayload takes it (the pipeline's TEST bodies and Delivery.payload alike). */

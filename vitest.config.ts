@@ -15,9 +15,6 @@ export const SQLITE_ONLY = [
   'test/jobs/sqlite-backend/**', // unit tests of our Agenda backend for SQLite
   'test/startup/startup-errors.test.ts', // data folder not writable / not a folder (PostgreSQL's: postgres-startup-errors)
   'test/startup/node-version.test.ts', // better-sqlite3's native module on an older Node
-  // Not met on PostgreSQL yet (issue 9 stays open for it): the healthy organization's p95 went from
-  // 145 ms alone to 1,351 ms beside 40 hanging ones (bound 435 ms) in the full suite; SQLite: 3 ms.
-  'test/jobs/tenant-isolation.test.ts',
   'test/bench/bench-smoke.test.ts', // the benchmark's every row on SQLite (its PostgreSQL rows: bench-postgres-smoke)
 ];
 
@@ -28,6 +25,7 @@ export const POSTGRES_ONLY = [
   'test/http/postgres-outage.test.ts',
   'test/db/notifications.test.ts', // both notification implementations, side by side
   'test/jobs/webhook-slots.test.ts', // slot leases on a SQLite file and a PostgreSQL database, side by side
+  'test/jobs/postgres-job-store.test.ts', // how @agendajs/postgres-backend is used (notifications, lookup index, batched locks)
   'test/scale-out.test.ts', // api and worker processes on one PostgreSQL database
   'test/scale.test.ts', // the scale test: one api, two workers, 5,000 events, a worker SIGKILLed
   'test/bench/bench-postgres-smoke.test.ts', // `npm run bench -- --smoke --database postgres --workers 1`

@@ -164,7 +164,7 @@ export class DeliveryRuntime implements DeliverySignals {
       if (from !== this.options.workerId && webhookId) handler(webhookId);
     };
     this.unsubscribe.push(await notifications.subscribe(NotificationChannels.eventsQueued, fromOthers((webhookId) => void this.pump(webhookId))));
-    this.unsubscribe.push(await notifications.subscribe(NotificationChannels.slotReleased, fromOthers((webhookId) => void this.parked.wakeNext(webhookId))));
+    this.unsubscribe.push(await notifications.subscribe(NotificationChannels.slotReleased, fromOthers((webhookId) => void this.wakeIfRoom(webhookId))));
     // One job record for all processes; `every` updates its interval to this process's setting.
     if (this.options.retention) await this.agenda.every(this.options.retention.config.pruneIntervalMs, PRUNE_JOB);
     await this.recover();
@@ -290,6 +290,10 @@ export class DeliveryRuntime implements DeliverySignals {
     let result;
     try {
       result = await this.options.deliveries.attempt(deliveryId, (request) => this.client.send(request), retryRequestedAt ? new Date(retryRequestedAt) : null);
+      // A success after failures opens the webhook's other slots: wake as many parked attempts to fill them.
+      if ((result.ok || result.failure?.receiverFailed) && this.slots.recordOutcome(key, result.ok)) {
+        for (let woken = 1; woken < this.slots.limitOf(key) && this.parked.wakeNext(key); woken++);
+      }
     } finally {
       clearInterval(touch);
       this.attempting.delete(deliveryId);
@@ -308,8 +312,18 @@ export class DeliveryRuntime implements DeliverySignals {
 
   /** A slot of `webhookId` was released here: a job parked here takes it, else the other workers are told. */
   private slotReleased(webhookId: string): void {
-    if (this.parked.wakeNext(webhookId) || !this.options.notifications.crossProcess) return;
+    if (this.wakeIfRoom(webhookId) || !this.options.notifications.crossProcess) return;
     this.options.notifications.publish(NotificationChannels.slotReleased, `${this.options.workerId} ${webhookId}`).catch(() => undefined);
+  }
+
+  /**
+   * Wakes the oldest attempt parked here for `webhookId` if this process may start another request for
+   * it now (a failing webhook, held to one at a time, may still have older requests in flight: a wake
+   * then would only park the job again).
+   */
+  private wakeIfRoom(webhookId: string): boolean {
+    if (this.slots.activeHere(webhookId) >= this.slots.limitOf(webhookId)) return false;
+    return this.parked.wakeNext(webhookId);
   }
 
   /** Hands back the jobs this process locked ahead but has not started, so another worker runs them now. */

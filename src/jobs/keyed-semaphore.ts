@@ -14,10 +14,10 @@ export class KeyedSemaphore {
     private readonly onRelease: (key: string) => void = () => {},
   ) {}
 
-  /** Takes a slot for `key` and returns its (idempotent) release function, or null at once when all are taken. */
-  tryAcquire(key: string): (() => void) | null {
+  /** Takes a slot for `key` and returns its (idempotent) release function, or null at once when `limit` (at most the cap) are taken. */
+  tryAcquire(key: string, limit: number = this.limit): (() => void) | null {
     const used = this.inUse.get(key) ?? 0;
-    if (used >= this.limit) return null;
+    if (used >= Math.min(limit, this.limit)) return null;
     this.inUse.set(key, used + 1);
     let released = false;
     return () => {

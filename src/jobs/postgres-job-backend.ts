@@ -1,4 +1,5 @@
 import { PostgresBackend } from '@agendajs/postgres-backend';
+import type { JobNotification, JobParameters, JobRepositoryOptions } from 'agenda';
 import pg from 'pg';
 import type { PostgresDatabaseConfig } from '../config.js';
 import { postgresPoolConfig } from '../db/postgres.js';
@@ -9,6 +10,18 @@ import type { JobBackend } from './job-backend.js';
 const POSTGRES_JOBS_CHANNEL = 'audithook_jobs';
 /** pg_advisory_lock key serializing the job backend's schema creation across processes (any fixed number). */
 const SCHEMA_LOCK_KEY = 7_411_020_901;
+/**
+ * The job data key every deliver job is saved and found by (`unique({ 'data.deliveryId': … })`): the
+ * backend looks it up as `data->>'deliveryId'`, which without this index reads the whole job table on
+ * every save (a backlog of n jobs made each save O(n)).
+ */
+/**
+ * How many due jobs one lock statement takes. Agenda locks one job per statement and repeats until
+ * none is due; after a burst (a hundred retries due at once) that was a hundred sequential round
+ * trips before the last of them, a healthy tenant's job among them, could start.
+ */
+const LOCK_BATCH_SIZE = 50;
+const LOOKUP_INDEX_SQL = `create index if not exists agenda_jobs_delivery_id_idx on agenda_jobs ((data->>'deliveryId'))`;
 
 /**
  * `@agendajs/postgres-backend` in the application's PostgreSQL database (table agenda_jobs), on a pool
@@ -34,6 +47,80 @@ export function createPostgresJobBackend(database: PostgresDatabaseConfig, logge
   };
 }
 
+/** The repository's own row → job conversion (not part of its typed API; @agendajs/postgres-backend is pinned exactly). */
+type RowConverter = { rowToJob(row: unknown): JobParameters };
+
+/**
+ * Makes the repository's getNextJobToRun lock up to LOCK_BATCH_SIZE due jobs in one statement (same
+ * conditions and order as its own, FOR UPDATE SKIP LOCKED) and hand them out one per call from this
+ * process's buffer; Agenda's queue fill calls it until it returns nothing, so a fill of n jobs costs
+ * about n / LOCK_BATCH_SIZE round trips instead of n + 1. A buffered job is locked like one Agenda
+ * locked: if this process dies first, its lock expires after the lock lifetime like any other.
+ */
+function lockInBatches(repository: PostgresBackend['repository'], pool: pg.Pool): void {
+  const buffers = new Map<string, JobParameters[]>();
+  /** Job names whose last lock statement found fewer than a batch: the fill that emptied the buffer ends there. */
+  const drained = new Set<string>();
+  const convert = repository as unknown as RowConverter;
+  repository.getNextJobToRun = async (jobName: string, nextScanAt: Date, lockDeadline: Date, now: Date | undefined, options: JobRepositoryOptions | undefined) => {
+    const buffered = buffers.get(jobName);
+    if (buffered && buffered.length > 0) return buffered.shift();
+    // Saves the fill's final, empty lock statement; a job saved since has its own notification (another fill).
+    if (drained.delete(jobName)) return undefined;
+    const result = await pool.query(
+      `update agenda_jobs set locked_at = $1, last_modified_by = $5
+        where id in (
+          select id from agenda_jobs
+           where name = $2 and disabled = false
+             and ((locked_at is null and next_run_at <= $3) or locked_at <= $4)
+           order by next_run_at asc nulls last, priority desc
+           limit $6
+           for update skip locked)
+        returning *`,
+      [now ?? new Date(), jobName, nextScanAt, lockDeadline, options?.lastModifiedBy ?? null, LOCK_BATCH_SIZE],
+    );
+    const jobs = result.rows.map((row) => convert.rowToJob(row));
+    // RETURNING keeps no order: due first, as Agenda's own query would hand them out.
+    jobs.sort((a, b) => (a.nextRunAt?.getTime() ?? Infinity) - (b.nextRunAt?.getTime() ?? Infinity) || (b.priority ?? 0) - (a.priority ?? 0));
+    if (jobs.length > 0 && jobs.length < LOCK_BATCH_SIZE) drained.add(jobName);
+    const first = jobs.shift();
+    if (jobs.length > 0) buffers.set(jobName, jobs);
+    return first;
+  };
+}
+
+/**
+ * Agenda answers every job notification with a fill of its queue (lock queries until none is due);
+ * a burst of saves (a hundred retries at once) started as many fills side by side, racing for the
+ * same rows and each ending with an empty lock query. This lets one fill per job name run at a time:
+ * notifications heard meanwhile become one more fill after it, for the earliest-due of them (a fill
+ * locks every due job, so nothing waits for the next regular scan).
+ */
+function oneFillAtATime(handler: (notification: JobNotification) => void | Promise<void>): (notification: JobNotification) => Promise<void> | void {
+  const lanes = new Map<string, { next: JobNotification | null }>();
+  const earlier = (a: JobNotification, b: JobNotification) => !a.nextRunAt || (!!b.nextRunAt && a.nextRunAt < b.nextRunAt);
+  return (notification) => {
+    const lane = lanes.get(notification.jobName);
+    if (lane) {
+      if (!lane.next || earlier(notification, lane.next)) lane.next = notification;
+      return;
+    }
+    const state = { next: notification as JobNotification | null };
+    lanes.set(notification.jobName, state);
+    return (async () => {
+      try {
+        while (state.next) {
+          const current = state.next;
+          state.next = null;
+          await handler(current); // Agenda's handler catches its own failures (emitted as 'error')
+        }
+      } finally {
+        lanes.delete(notification.jobName);
+      }
+    })();
+  };
+}
+
 /**
  * `@agendajs/postgres-backend`, whose schema creation (CREATE TABLE/INDEX/FUNCTION IF NOT EXISTS, which
  * race when processes start together) runs under an advisory lock, once. Agenda calls connect() from
@@ -45,6 +132,15 @@ class SerializedPostgresBackend extends PostgresBackend {
 
   constructor(private readonly pool: pg.Pool) {
     super({ pool, tableName: 'agenda_jobs', channelName: POSTGRES_JOBS_CHANNEL, ensureSchema: true });
+    // No job state notifications (start, success, complete… of every run, one NOTIFY each, heard by every
+    // process): nothing here listens to another process's runs, and they were an eighth of all statements
+    // under load. Agenda publishes them only when the channel has publishState.
+    lockInBatches(this.repository, pool);
+    const channel = this.notificationChannel;
+    if (!channel) return;
+    Object.defineProperty(channel, 'publishState', { value: undefined });
+    const subscribe = channel.subscribe.bind(channel);
+    channel.subscribe = (handler) => subscribe(oneFillAtATime(handler));
   }
 
   override connect(): Promise<void> {
@@ -71,6 +167,7 @@ class SerializedPostgresBackend extends PostgresBackend {
       await client.query('select pg_advisory_lock($1)', [SCHEMA_LOCK_KEY]);
       try {
         await super.connect();
+        await client.query(LOOKUP_INDEX_SQL);
       } finally {
         await client.query('select pg_advisory_unlock($1)', [SCHEMA_LOCK_KEY]);
       }

@@ -5,6 +5,14 @@ import { KeyedSemaphore } from './keyed-semaphore.js';
 /** The lease table: one row per request slot of a webhook that some process holds (or held, if expired). */
 export const SLOT_LEASES_TABLE = 'webhook_slot_leases';
 
+/**
+ * Requests in flight at once for a webhook whose last attempt failed, until one succeeds. A receiver
+ * that is down or hanging gets one probe at a time rather than AUDITHOOK_WEBHOOK_CONCURRENCY requests
+ * that all time out together: less load on a receiver that is struggling, and a quarter of the work
+ * (timeouts, retries, records) that its failures cost everyone else on the same workers.
+ */
+export const FAILING_WEBHOOK_CONCURRENCY = 1;
+
 /** What trying to take a slot came to. */
 export type SlotOutcome =
   /** A slot is ours until `release` (or the lease's expiry, if this process dies). */
@@ -20,6 +28,8 @@ export type SlotOutcome =
  * died (SIGKILL, lost host) simply expires, so nothing is ever stranded for longer than `leaseMs`.
  * The lease also names its delivery, so one delivery is never attempted by two processes at once.
  * A process-local semaphore in front keeps a process whose own requests fill the cap off the database.
+ * A webhook whose last attempt in this process failed is held to FAILING_WEBHOOK_CONCURRENCY slots
+ * until an attempt succeeds (each process judges by its own attempts; the cap holds either way).
  * The same SQL runs on SQLite (several processes on one file) and PostgreSQL.
  */
 export class WebhookSlots {
@@ -27,6 +37,8 @@ export class WebhookSlots {
   private ensured: Promise<void> | null = null;
   private readonly holderPrefix = randomBytes(6).toString('hex');
   private sequence = 0;
+  /** Webhooks whose last attempt here failed. */
+  private readonly failing = new Set<string>();
 
   constructor(
     private readonly db: () => Kysely<any>,
@@ -62,9 +74,25 @@ export class WebhookSlots {
     return this.ensured;
   }
 
+  /**
+   * Records how an attempt of `webhookId` ended (`ok`: the receiver accepted it). True when it is the
+   * first success after failures: the webhook's other slots are open again, so parked work can use them.
+   */
+  recordOutcome(webhookId: string, ok: boolean): boolean {
+    if (ok) return this.failing.delete(webhookId);
+    this.failing.add(webhookId);
+    return false;
+  }
+
+  /** How many requests `webhookId` may have in flight now (the cap, or FAILING_WEBHOOK_CONCURRENCY while it fails). */
+  limitOf(webhookId: string): number {
+    return this.failing.has(webhookId) ? Math.min(FAILING_WEBHOOK_CONCURRENCY, this.limit) : this.limit;
+  }
+
   /** Takes a free slot of `webhookId` for `deliveryId`, or answers at once that none is free. Never waits. */
   async tryAcquire(webhookId: string, deliveryId: string): Promise<SlotOutcome> {
-    const releaseLocal = this.local.tryAcquire(webhookId);
+    const limit = this.limitOf(webhookId);
+    const releaseLocal = this.local.tryAcquire(webhookId, limit);
     if (!releaseLocal) return { taken: false, attempting: false };
     try {
       await this.ensureTable();
@@ -73,10 +101,10 @@ export class WebhookSlots {
       // Each try is one statement: the first slot with no live lease (starting at a different slot each
       // time, so concurrent takers rarely collide), unless this delivery holds one. A try that finds no
       // slot reads the leases: busy, being attempted, or a race lost to another taker (then try again).
-      for (let round = 0; round < this.limit; round++) {
+      for (let round = 0; round < limit; round++) {
         const holder = `${this.holderPrefix}-${++this.sequence}`;
-        const offset = this.sequence % this.limit;
-        const slots = sql.join(Array.from({ length: this.limit }, (_, i) => sql`select ${sql.lit((i + offset) % this.limit)} as slot, ${sql.lit(i)} as rank`), sql` union all `);
+        const offset = this.sequence % limit;
+        const slots = sql.join(Array.from({ length: limit }, (_, i) => sql`select ${sql.lit((i + offset) % limit)} as slot, ${sql.lit(i)} as rank`), sql` union all `);
         const won = await sql<{ slot: number }>`insert into ${sql.table(SLOT_LEASES_TABLE)} (webhook_id, slot, delivery_id, holder, expires_at)
           select ${webhookId}, candidate.slot, ${deliveryId}, ${holder}, ${now + this.leaseMs} from (${slots}) as candidate
           where not exists (select 1 from ${sql.table(SLOT_LEASES_TABLE)} live where live.webhook_id = ${webhookId} and live.slot = candidate.slot and live.expires_at > ${now})
@@ -91,7 +119,7 @@ export class WebhookSlots {
           from ${sql.table(SLOT_LEASES_TABLE)} where webhook_id = ${webhookId} and expires_at > ${now}`.execute(db);
         const live = Number(state.rows[0]?.live ?? 0);
         const mine = Number(state.rows[0]?.mine ?? 0);
-        if (mine > 0 || live >= this.limit) {
+        if (mine > 0 || live >= limit) {
           releaseLocal();
           return { taken: false, attempting: mine > 0 };
         }

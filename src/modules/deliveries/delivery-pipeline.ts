@@ -13,6 +13,7 @@ import { noMetrics, type ServiceMetrics } from '../../metrics/metrics.js';
 import type { OutboxService } from '../outbox/outbox.service.js';
 import type { CancelledDelivery, DeliveryCancellation, DeliveryResumption } from '../webhooks/webhook.service.js';
 import type { WebhookService } from '../webhooks/webhook.service.js';
+import { isReceiverFailure } from '../webhooks/webhook-disabling.js';
 import { Webhook, WebhookStatus } from '../webhooks/webhook.entity.js';
 import type { AttemptFeed } from './attempt-feed.js';
 import { payloadEventOf, payloadOf, type DeliveryReadModel } from './delivery-read-model.js';
@@ -33,6 +34,8 @@ export interface AttemptFailure {
   detail?: string;
   /** Set when this failure turned the webhook DISABLED: the reason (HTTP_410, FAILING_SINCE_...). */
   webhookDisabled?: string;
+  /** The receiver failed (false when nothing was sent, e.g. SECRET_UNREADABLE): the job layer caps a failing webhook's requests. */
+  receiverFailed: boolean;
 }
 
 /** What one attempt came to, as a value: done, or when to try again. */
@@ -244,7 +247,15 @@ export class DeliveryPipeline implements DeliveryCancellation, DeliveryResumptio
     }
     const failure: AttemptFailure | undefined = outcome.ok
       ? undefined
-      : { attemptNumber, error: outcome.error, statusCode: outcome.statusCode, webhookId: webhook.id, redactedUrl: redactUrl(webhook.url), ...(settings.ok ? {} : { detail: settings.detail }) };
+      : {
+          attemptNumber,
+          error: outcome.error,
+          statusCode: outcome.statusCode,
+          webhookId: webhook.id,
+          redactedUrl: redactUrl(webhook.url),
+          receiverFailed: isReceiverFailure(outcome.error),
+          ...(settings.ok ? {} : { detail: settings.detail }),
+        };
 
     const delayMs = outcome.ok ? null : retryDelayMs({ attemptNumber, delaysMs: this.config.retryDelaysMs, retryAfterMs: outcome.retryAfterMs });
     const finishedAt = new Date();

@@ -41,6 +41,11 @@ const GONE_STATUS = 410;
 /** Failures that say nothing about the receiver (nothing was sent), so they never start or extend a failing run. */
 const NOT_THE_RECEIVERS_FAULT = new Set(['SECRET_UNREADABLE']);
 
+/** Whether a failed attempt's error says the receiver failed (the one rule for failing runs and the failing-webhook request cap). */
+export function isReceiverFailure(error: string | null): boolean {
+  return !NOT_THE_RECEIVERS_FAULT.has(error ?? '');
+}
+
 /**
  * The failing/disable rules of a webhook, over the webhooks row: every attempt's outcome stamps it
  * (a success ends the failing run, a failure starts one), a run that lasted AUDITHOOK_DISABLE_AFTER or
@@ -71,7 +76,7 @@ export class WebhookDisabling {
         .execute();
       return null;
     }
-    const counts = !NOT_THE_RECEIVERS_FAULT.has(outcome.error ?? '');
+    const counts = isReceiverFailure(outcome.error);
     const row = await db
       .updateTable('webhooks')
       .set((eb) => ({

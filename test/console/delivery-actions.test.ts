@@ -95,6 +95,45 @@ describe('retry now', () => {
   });
 });
 
+describe('retry now while the table is fetched again', () => {
+  it("shows the attempt that came live during the refetch, not the older answer of a query that ran before it", async () => {
+    // The webhook of `hourly` is registered by the test above.
+    failSelected();
+    failing = new Set(['console_retry_race']);
+    const id = await deliveryOf(hourly, 'console_retry_race');
+    await waitFor(async () => (await hourly.gql(DELIVERY, { org: hourly.orgId, id })).data!.delivery.status === 'RETRYING');
+    // The retried request is held at the receiver until the table's refetch has run on the server.
+    let refetchRan: () => void = () => undefined;
+    const refetched = new Promise<void>((resolve) => (refetchRan = resolve));
+    receiver.respond((request, _index, response) => {
+      if (!request.body.includes('console_retry_race')) return { status: 200, body: 'ok' };
+      void refetched.then(() => response.writeHead(200).end('ok'));
+    });
+
+    const page = await pageFor(hourly);
+    // The live attempt of this delivery, as the browser's WebSocket receives it.
+    let liveArrived: () => void = () => undefined;
+    const live = new Promise<void>((resolve) => (liveArrived = resolve));
+    page.on('websocket', (socket) => socket.on('framereceived', ({ payload }) => String(payload).includes(id) && String(payload).includes('SUCCEEDED') && liveArrived()));
+    await page.goto('/deliveries');
+    await page.locator(`tr[data-delivery-id="${id}"][data-status="RETRYING"]`).waitFor();
+    // The refetch that follows the retry runs now (RETRYING) but is answered only after the live attempt arrived.
+    let held = 0;
+    await page.route('**/graphql', async (route) => {
+      if (route.request().postDataJSON()?.operationName !== 'ConsoleDeliveries') return route.continue();
+      held++;
+      const answer = await route.fetch();
+      refetchRan();
+      await live;
+      await route.fulfill({ response: answer });
+    });
+    await page.locator(`tr[data-delivery-id="${id}"]`).getByTestId('retry-now').click();
+    await page.locator(`tr[data-delivery-id="${id}"][data-status="SUCCEEDED"]`).waitFor();
+    expect(held).toBeGreaterThan(0); // the table was fetched again, and answered late
+    await page.unroute('**/graphql');
+  });
+});
+
 describe('recover failed deliveries', () => {
   it('sends every FAILED delivery since the chosen time again and says how many', async () => {
     failSelected();

@@ -1,4 +1,4 @@
-import { createContext, useContext, useEffect, useRef, useSyncExternalStore } from 'react';
+import { createContext, useContext, useEffect, useMemo, useRef, useSyncExternalStore } from 'react';
 import { useQuery, type AnyVariables, type UseQueryArgs, type UseQueryResponse } from 'urql';
 
 /** How often /healthz is asked while the server cannot be reached. */
@@ -102,4 +102,18 @@ export function useConsoleQuery<Data = unknown, Variables extends AnyVariables =
   const [{ error, fetching }, refetch] = response;
   useRetryWhenReachable(Boolean(error?.networkError) && !fetching, () => refetch({ requestPolicy: 'network-only' }));
   return response;
+}
+
+/**
+ * When the request that brought `data` was sent (ms since the epoch), for merging live updates: one
+ * received after it may be newer than `data`, one received before it is already in `data`. (The time
+ * `data` arrived would drop a live update that came in while the request was in flight, e.g. a retry
+ * that succeeded between the query's execution and its answer, and leave the row stale.)
+ */
+export function useDataRequestedAtMs(data: unknown, fetching: boolean): number {
+  const sentAtMs = useRef<number | null>(null);
+  const wasFetching = useRef(false);
+  if (fetching && !wasFetching.current) sentAtMs.current = Date.now();
+  wasFetching.current = fetching;
+  return useMemo(() => (data ? (sentAtMs.current ?? Date.now()) : 0), [data]);
 }

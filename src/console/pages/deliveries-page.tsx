@@ -3,7 +3,7 @@ import { useMutation } from 'urql';
 import { apiErrors } from '../api/errors';
 import { DELIVERIES_QUERY, REDELIVER, type DeliveryFilter, type DeliveryKind, type DeliveryStatus, type DeliverySummary } from '../api/operations';
 import { useLive } from '../app/live-attempts';
-import { useConsoleQuery } from '../app/connectivity';
+import { useConsoleQuery, useDataRequestedAtMs } from '../app/connectivity';
 import { RecoverFailedForm, RetryNowButton } from './delivery-actions';
 import { Link, navigateQuery, useSearchParams } from '../app/router';
 import { AttemptsChart } from '../components/attempts-chart';
@@ -37,7 +37,7 @@ export function DeliveriesPage({ org }: { org: string }) {
   const filter = useMemo<DeliveryFilter>(() => ({ ...(status ? { status } : {}), ...(kind ? { kind } : {}) }), [status, kind]);
   const [{ data, fetching, error }, refetch] = useConsoleQuery({ query: DELIVERIES_QUERY, variables: { org, filter, first: PAGE_SIZE, after: pages.after } });
   // When this page's data arrived: live attempts received after it are newer than the rows.
-  const fetchedAtMs = useMemo(() => (data ? Date.now() : 0), [data]);
+  const fetchedAtMs = useDataRequestedAtMs(data, fetching);
   const { attempts: live } = useLive();
   const now = useNow(250);
 

@@ -4,7 +4,7 @@ import { apiErrors } from '../api/errors';
 import { RetryNowButton } from './delivery-actions';
 import { DELIVERY_QUERY, REDELIVER, type DeliverySummary } from '../api/operations';
 import { useLiveAttemptsOf } from '../app/live-attempts';
-import { useConsoleQuery } from '../app/connectivity';
+import { useConsoleQuery, useDataRequestedAtMs } from '../app/connectivity';
 import { Link } from '../app/router';
 import { AttemptsTable, Countdown, mergeAttempts } from '../components/attempts-table';
 import { RequestView } from '../components/request-view';
@@ -15,7 +15,7 @@ import { isFinished } from './deliveries-page';
 /** One delivery: its state, every attempt (live), the events it carried, and redeliver once it has finished. */
 export function DeliveryDetailPage({ org, id }: { org: string; id: string }) {
   const [{ data, fetching, error }, refetch] = useConsoleQuery({ query: DELIVERY_QUERY, variables: { org, id } });
-  const fetchedAtMs = useMemo(() => (data ? Date.now() : 0), [data]);
+  const fetchedAtMs = useDataRequestedAtMs(data, fetching);
   const live = useLiveAttemptsOf(id);
   const [redelivered, setRedelivered] = useState<{ delivery: DeliverySummary; atMs: number } | null>(null);
   const [redelivery, redeliver] = useMutation(REDELIVER);

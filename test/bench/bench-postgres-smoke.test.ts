@@ -31,7 +31,7 @@ describe('npm run bench -- --smoke --database postgres --workers 1 (the PostgreS
   const out = tempDir('audithook-bench-pg-smoke-');
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-  it('measures one api and one worker process on a throwaway database, drops it, and leaves no process behind', async () => {
+  it('measures one api and one worker process on a throwaway database (tenant isolation too), drops it, and leaves no process behind', async () => {
     // The baselines the PostgreSQL rows are compared with; audithook on SQLite and the peer have their own smoke test.
     const args = ['--smoke', '--parties', 'raw,apollo', '--database', 'postgres', '--workers', '1', '--postgres-url', TEST_POSTGRES_ADMIN_URL, '--out', out];
     const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
@@ -56,6 +56,12 @@ describe('npm run bench -- --smoke --database postgres --workers 1 (the PostgreS
       expect(row!.comparisons.map((c) => c.label), id).toEqual(expect.arrayContaining(['audithook SQLite', 'BullMQ peer']));
       expect(row!.comparisons.filter((c) => c.target), id).toEqual([]);
     }
+    // Tenant isolation on PostgreSQL (one worker): every event arrived in both phases, and the bound is a target.
+    for (const id of ['alone.p50', 'alone.p95', 'beside.p50', 'beside.p95'].map((row) => `audithook.postgres.w1.isolation.${row}`)) {
+      expect(rows.get(id)?.status, id).toBe('ok');
+    }
+    const beside = rows.get('audithook.postgres.w1.isolation.beside.p95')!;
+    expect(beside.comparisons.find((c) => c.label.startsWith('max(200 ms, 3× alone p95)'))?.target).toBeTruthy();
     // Ratios to the baselines measured in the same run.
     expect(rows.get('audithook.postgres.w1.batch.delivered')!.comparisons.find((c) => c.label === 'raw loop c16')!.ratio).toEqual(expect.any(Number));
     expect(rows.get('audithook.postgres.w1.single.ingest')!.comparisons.find((c) => c.label === 'bare Apollo')!.ratio).toEqual(expect.any(Number));

@@ -127,7 +127,7 @@ async function healthy(name, { child, stderr }, port) {
  * load goes to the api; peak RSS is the sum over all of them. `pools` { apiPoolSize, workerPoolSize }
  * set each process's AUDITHOOK_DB_POOL_SIZE.
  */
-export async function startAudithookOnPostgres({ adminUrl, workers, pools, receiverUrl, retryDelaysMs }) {
+export async function startAudithookOnPostgres({ adminUrl, workers, pools, receiverUrl, retryDelaysMs, env: extraEnv = {}, extraOrganizations = 0 }) {
   const database = await createBenchDatabase(adminUrl);
   addCleanup(database.drop);
   const dir = mkdtempSync(join(tmpdir(), 'audithook-bench-pg-'));
@@ -135,7 +135,7 @@ export async function startAudithookOnPostgres({ adminUrl, workers, pools, recei
   addCleanup(removeDir);
   const cli = join(root, 'dist/src/cli.js');
   const secretKey = randomBytes(32).toString('base64');
-  const envOf = (port, poolSize = pools.apiPoolSize) => ({ ...audithookEnv({ port, databaseUrl: database.url, secretKey, retryDelaysMs }), AUDITHOOK_DB_POOL_SIZE: String(poolSize) });
+  const envOf = (port, poolSize = pools.apiPoolSize) => ({ ...audithookEnv({ port, databaseUrl: database.url, secretKey, retryDelaysMs }), AUDITHOOK_DB_POOL_SIZE: String(poolSize), ...extraEnv });
   const children = [];
   const stopChildren = () => Promise.all(children.map((c) => stopChild(c.child, 15_000)));
   try {
@@ -145,6 +145,7 @@ export async function startAudithookOnPostgres({ adminUrl, workers, pools, recei
     const created = await cliJson(['org', 'create', '--name', 'Bench', '--json']);
     const organizationId = created.organization.id;
     const ingest = await cliJson(['token', 'create', '--org', organizationId, '--role', 'INGEST', '--label', 'bench', '--json']);
+    const organizations = extraOrganizations > 0 ? await runScript('create-orgs.mjs', { count: extraOrganizations, namePrefix: 'Tenant' }, { timeoutMs: 60_000, env: envOf(apiPort) }) : [];
     const api = { name: 'audithook serve --role api', port: apiPort, ...spawnTracked('audithook serve --role api', process.execPath, [cli, 'serve', '--role', 'api'], { env: envOf(apiPort), cwd: dir }) };
     children.push(api);
     for (let i = 1; i <= workers; i++) {
@@ -163,6 +164,9 @@ export async function startAudithookOnPostgres({ adminUrl, workers, pools, recei
       organizationId,
       delivers: true,
       database: database.name,
+      organizations,
+      /** Points `organization`'s webhook (with its ADMIN token) at `webhookUrl`, a loopback receiver. */
+      registerWebhook: (organization, webhookUrl) => graphql(url, organization.token, REGISTER_WEBHOOK, { org: organization.id, input: { url: webhookUrl } }),
       stop: once(async () => {
         const peaks = samplers.map((s) => s.stop());
         await stopChildren();

@@ -196,11 +196,39 @@ try {
         log(`audithook on PostgreSQL: one api process and ${workers} worker process${workers === 1 ? '' : 'es'} on a fresh database (AUDITHOOK_DB_POOL_SIZE api ${pools.apiPoolSize}, workers ${pools.workerPoolSize})`);
         const party = await startAudithookOnPostgres({ adminUrl: postgresAdminUrl, workers, pools, receiverUrl: receiver.url, retryDelaysMs });
         results.postgres[key] = { workers, database: party.database, ...(await deliveringRun(party)) };
+        // Tenant isolation on PostgreSQL, with one worker (the process that shares its CPU with the dead tenants' work).
+        if (workers === 1) results.postgres[key].isolation = await postgresIsolation(pools);
       } catch (error) {
         failures++;
         log(`audithook on PostgreSQL with ${workers} workers failed: ${error.stack ?? error}`);
         results.postgres[key] = { workers, skipped: `error: ${String(error.message ?? error).split('\n')[0]}` };
       }
+    }
+  }
+
+  /** The tenant-isolation scenario against one api and one worker on a fresh database (its own party, as on SQLite). */
+  async function postgresIsolation(pools) {
+    log(`audithook on PostgreSQL: tenant isolation, ${HANGING_TENANTS} organizations with hanging receivers beside a healthy one`);
+    try {
+      const party = await startAudithookOnPostgres({
+        adminUrl: postgresAdminUrl,
+        workers: 1,
+        pools,
+        receiverUrl: receiver.url,
+        retryDelaysMs,
+        extraOrganizations: HANGING_TENANTS,
+        env: { AUDITHOOK_REQUEST_TIMEOUT: `${ISOLATION_REQUEST_TIMEOUT_MS}ms` },
+      });
+      try {
+        await warmUp(ctx, party);
+        return await tenantIsolation(ctx, party, { requestTimeoutMs: ISOLATION_REQUEST_TIMEOUT_MS });
+      } finally {
+        await party.stop();
+      }
+    } catch (error) {
+      failures++;
+      log(`audithook on PostgreSQL tenant isolation failed: ${error.stack ?? error}`);
+      return { skipped: `error: ${String(error.message ?? error).split('\n')[0]}` };
     }
   }
 

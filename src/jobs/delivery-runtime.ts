@@ -9,6 +9,7 @@ import { USER_AGENT, type AttemptFailure, type DeliveryPipeline } from '../modul
 import { PRUNE_JOB, PRUNE_LOCK_LIFETIME_MS, runPrune, type RetentionJobOptions } from './retention-job.js';
 import type { JobBackend } from './job-backend.js';
 import { JobUpkeep, UPKEEP_INTERVAL_MS } from './job-upkeep.js';
+import { OutboxPump } from './outbox-pump.js';
 import { ParkedAttempts } from './parked-attempts.js';
 import { WebhookSlots } from './webhook-slots.js';
 
@@ -89,10 +90,9 @@ export class DeliveryRuntime implements DeliverySignals {
   private readonly client: WebhookClient;
   private readonly slots: WebhookSlots;
   private readonly parked: ParkedAttempts<Job<DeliverJobData>>;
-  private readonly pumping = new Set<string>();
+  private readonly outbox: OutboxPump;
   /** Deliveries with an attempt running in this process: a second job run for one of them waits its turn. */
   private readonly attempting = new Set<string>();
-  private readonly pumpAgain = new Set<string>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly unsubscribe: (() => Promise<void>)[] = [];
   private processing = false;
@@ -107,6 +107,7 @@ export class DeliveryRuntime implements DeliverySignals {
       ...(options.resolveHost ? { resolveHost: options.resolveHost } : {}),
     });
     this.parked = new ParkedAttempts((job) => void this.wake(job));
+    this.outbox = new OutboxPump(options.deliveries, config, (deliveryId, runAt, webhookId) => this.deliveryScheduled(deliveryId, runAt, webhookId), options.logger, () => this.stopping);
     this.slots = new WebhookSlots(options.db, config.webhookConcurrency, config.requestTimeoutMs + SLOT_LEASE_MARGIN_MS, (webhookId) => this.slotReleased(webhookId));
     this.agenda = new Agenda({
       backend: options.jobs.backend,
@@ -163,14 +164,14 @@ export class DeliveryRuntime implements DeliverySignals {
       const [from, webhookId] = payload.split(' ');
       if (from !== this.options.workerId && webhookId) handler(webhookId);
     };
-    this.unsubscribe.push(await notifications.subscribe(NotificationChannels.eventsQueued, fromOthers((webhookId) => void this.pump(webhookId))));
+    this.unsubscribe.push(await notifications.subscribe(NotificationChannels.eventsQueued, fromOthers((webhookId) => void this.outbox.pump(webhookId))));
     this.unsubscribe.push(await notifications.subscribe(NotificationChannels.slotReleased, fromOthers((webhookId) => void this.wakeIfRoom(webhookId))));
     // One job record for all processes; `every` updates its interval to this process's setting.
     if (this.options.retention) await this.agenda.every(this.options.retention.config.pruneIntervalMs, PRUNE_JOB);
     await this.recover();
     const sweepMs = notifications.crossProcess ? SWEEP_INTERVAL_MS : SILENT_SWEEP_INTERVAL_MS;
     const upkeep = new JobUpkeep(this.agenda, DELIVER_JOB, this.options.deliveries, this.options.logger);
-    this.timers.push(setInterval(() => void this.sweep(), sweepMs), setInterval(() => void upkeep.run(), UPKEEP_INTERVAL_MS));
+    this.timers.push(setInterval(() => void this.outbox.sweep(), sweepMs), setInterval(() => void upkeep.run(), UPKEEP_INTERVAL_MS));
     for (const timer of this.timers) timer.unref();
   }
 
@@ -212,7 +213,7 @@ export class DeliveryRuntime implements DeliverySignals {
    * notification reaches every worker (PostgreSQL), whichever process recorded the events.
    */
   eventsQueued(webhookId: string): void {
-    if (this.processing) void this.pump(webhookId);
+    if (this.processing) void this.outbox.pump(webhookId);
     if (this.processing && !this.options.notifications.crossProcess) return; // nobody else would hear it
     this.options.notifications.publish(NotificationChannels.eventsQueued, `${this.options.workerId} ${webhookId}`).catch((error: unknown) => {
       this.options.logger.warn({ err: error, webhookId }, 'could not notify workers of queued events; their sweep finds them');
@@ -307,7 +308,7 @@ export class DeliveryRuntime implements DeliverySignals {
     }
     // Agenda saves the run's end with this nextRunAt (and keeps the job); without one it removes it.
     if (!result.ok && result.retryAt) job.schedule(result.retryAt);
-    if (webhookId) void this.pump(webhookId); // a slot freed: the next batch may go
+    if (webhookId) void this.outbox.pump(webhookId); // a slot freed: the next batch may go
   }
 
   /** A slot of `webhookId` was released here: a job parked here takes it, else the other workers are told. */
@@ -375,51 +376,6 @@ export class DeliveryRuntime implements DeliverySignals {
   }
 
   /**
-   * Takes waiting events into deliveries while fewer than `webhookConcurrency` of the webhook's
-   * deliveries await their first attempt: an idle webhook gets each event at once, a busy one gets
-   * larger batches (up to maxBatchSize) as events pile up behind the requests in flight.
-   */
-  private async pump(webhookId: string): Promise<void> {
-    if (this.stopping) return;
-    if (this.pumping.has(webhookId)) {
-      this.pumpAgain.add(webhookId);
-      return;
-    }
-    this.pumping.add(webhookId);
-    try {
-      do {
-        this.pumpAgain.delete(webhookId);
-        let awaiting = await this.options.deliveries.countAwaitingFirstAttempt(webhookId);
-        while (awaiting < this.options.config.webhookConcurrency && !this.stopping) {
-          const delivery = await this.options.deliveries.takeBatch(webhookId);
-          if (!delivery) break;
-          await this.deliveryScheduled(delivery.id, delivery.runAt, webhookId);
-          awaiting++;
-          if (delivery.eventCount < this.options.config.maxBatchSize) break; // the outbox is empty
-        }
-      } while (this.pumpAgain.has(webhookId) && !this.stopping);
-    } catch (error) {
-      this.options.logger.error({ err: error, webhookId }, 'could not take queued events into a delivery; the sweep retries');
-    } finally {
-      this.pumping.delete(webhookId);
-    }
-  }
-
-  private async sweep(): Promise<void> {
-    try {
-      for (const webhookId of await this.options.deliveries.webhooksWithPendingEvents()) void this.pump(webhookId);
-    } catch (error) {
-      this.options.logger.error({ err: error }, 'outbox sweep failed');
-    }
-    try {
-      const dropped = await this.options.deliveries.dropExpiredBufferedEvents();
-      if (dropped > 0) this.options.logger.warn({ events: dropped }, 'dropped events that waited longer than AUDITHOOK_DISABLED_BUFFER for a disabled webhook');
-    } catch (error) {
-      this.options.logger.error({ err: error }, 'dropping expired events of disabled webhooks failed; the next sweep retries');
-    }
-  }
-
-  /**
    * Start-up: every unfinished delivery gets its job back, at the time the delivery itself says
    * (a job a previous process parked, PARKED_RECHECK_MS ahead, is not left waiting for that), and
    * every outbox is pumped.
@@ -435,6 +391,6 @@ export class DeliveryRuntime implements DeliverySignals {
         .save();
     }
     if (unfinished.length > 0) this.options.logger.info({ deliveries: unfinished.length }, 'resuming unfinished deliveries');
-    await this.sweep();
+    await this.outbox.sweep();
   }
 }

@@ -108,6 +108,27 @@ try {
   const receiver = await startReceiver();
   const ctx = { receiver, counts: COUNTS, limits: LIMITS };
 
+  /**
+   * The tenant-isolation scenario on a party of its own, started by `start` (fresh database, the
+   * hanging organizations, the isolation request timeout): a failure marks only its rows.
+   */
+  async function isolationRun(name, start) {
+    log(`${name}: tenant isolation, ${HANGING_TENANTS} organizations with hanging receivers beside a healthy one`);
+    try {
+      const party = await start({ receiverUrl: receiver.url, retryDelaysMs, extraOrganizations: HANGING_TENANTS, env: { AUDITHOOK_REQUEST_TIMEOUT: `${ISOLATION_REQUEST_TIMEOUT_MS}ms` } });
+      try {
+        await warmUp(ctx, party);
+        return await tenantIsolation(ctx, party, { requestTimeoutMs: ISOLATION_REQUEST_TIMEOUT_MS });
+      } finally {
+        await party.stop();
+      }
+    } catch (error) {
+      failures++;
+      log(`${name} tenant isolation failed: ${error.stack ?? error}`);
+      return { skipped: `error: ${String(error.message ?? error).split('\n')[0]}` };
+    }
+  }
+
   await partyBlock('raw', async () => {
     log('raw got loop, concurrency 1 and 16');
     return { c1: await rawLoop(ctx, { concurrency: 1 }), c16: await rawLoop(ctx, { concurrency: 16 }) };
@@ -147,23 +168,7 @@ try {
   await partyBlock('audithook', async () => {
     const figures = await deliveringRun(await startAudithook({ receiverUrl: receiver.url, retryDelaysMs }));
     // Its own server (fresh database, the extra organizations): a failure here marks only its rows.
-    log(`audithook: tenant isolation, ${HANGING_TENANTS} organizations with hanging receivers beside a healthy one`);
-    const party = await startAudithook({
-      receiverUrl: receiver.url,
-      retryDelaysMs,
-      extraOrganizations: HANGING_TENANTS,
-      env: { AUDITHOOK_REQUEST_TIMEOUT: `${ISOLATION_REQUEST_TIMEOUT_MS}ms` },
-    });
-    try {
-      await warmUp(ctx, party);
-      figures.isolation = await tenantIsolation(ctx, party, { requestTimeoutMs: ISOLATION_REQUEST_TIMEOUT_MS });
-    } catch (error) {
-      failures++;
-      log(`audithook tenant isolation failed: ${error.stack ?? error}`);
-      figures.isolation = { skipped: `error: ${String(error.message ?? error).split('\n')[0]}` };
-    } finally {
-      await party.stop();
-    }
+    figures.isolation = await isolationRun('audithook', startAudithook);
     // Its own server too: a database seeded with old finished deliveries that become prunable mid-run.
     log(`audithook: idle latency while pruning ${COUNTS.pruneHistory} old deliveries (${COUNTS.pruneHistory * 4} rows)`);
     try {
@@ -197,38 +202,14 @@ try {
         const party = await startAudithookOnPostgres({ adminUrl: postgresAdminUrl, workers, pools, receiverUrl: receiver.url, retryDelaysMs });
         results.postgres[key] = { workers, database: party.database, ...(await deliveringRun(party)) };
         // Tenant isolation on PostgreSQL, with one worker (the process that shares its CPU with the dead tenants' work).
-        if (workers === 1) results.postgres[key].isolation = await postgresIsolation(pools);
+        if (workers === 1) {
+          results.postgres[key].isolation = await isolationRun('audithook on PostgreSQL', (options) => startAudithookOnPostgres({ adminUrl: postgresAdminUrl, workers: 1, pools, ...options }));
+        }
       } catch (error) {
         failures++;
         log(`audithook on PostgreSQL with ${workers} workers failed: ${error.stack ?? error}`);
         results.postgres[key] = { workers, skipped: `error: ${String(error.message ?? error).split('\n')[0]}` };
       }
-    }
-  }
-
-  /** The tenant-isolation scenario against one api and one worker on a fresh database (its own party, as on SQLite). */
-  async function postgresIsolation(pools) {
-    log(`audithook on PostgreSQL: tenant isolation, ${HANGING_TENANTS} organizations with hanging receivers beside a healthy one`);
-    try {
-      const party = await startAudithookOnPostgres({
-        adminUrl: postgresAdminUrl,
-        workers: 1,
-        pools,
-        receiverUrl: receiver.url,
-        retryDelaysMs,
-        extraOrganizations: HANGING_TENANTS,
-        env: { AUDITHOOK_REQUEST_TIMEOUT: `${ISOLATION_REQUEST_TIMEOUT_MS}ms` },
-      });
-      try {
-        await warmUp(ctx, party);
-        return await tenantIsolation(ctx, party, { requestTimeoutMs: ISOLATION_REQUEST_TIMEOUT_MS });
-      } finally {
-        await party.stop();
-      }
-    } catch (error) {
-      failures++;
-      log(`audithook on PostgreSQL tenant isolation failed: ${error.stack ?? error}`);
-      return { skipped: `error: ${String(error.message ?? error).split('\n')[0]}` };
     }
   }
 

@@ -10,18 +10,20 @@ import type { JobBackend } from './job-backend.js';
 const POSTGRES_JOBS_CHANNEL = 'audithook_jobs';
 /** pg_advisory_lock key serializing the job backend's schema creation across processes (any fixed number). */
 const SCHEMA_LOCK_KEY = 7_411_020_901;
-/**
- * The job data key every deliver job is saved and found by (`unique({ 'data.deliveryId': … })`): the
- * backend looks it up as `data->>'deliveryId'`, which without this index reads the whole job table on
- * every save (a backlog of n jobs made each save O(n)).
- */
+/** The job table (the name Agenda's SQL backends use), in the application's database. */
+const JOBS_TABLE = 'agenda_jobs';
 /**
  * How many due jobs one lock statement takes. Agenda locks one job per statement and repeats until
  * none is due; after a burst (a hundred retries due at once) that was a hundred sequential round
  * trips before the last of them, a healthy tenant's job among them, could start.
  */
 const LOCK_BATCH_SIZE = 50;
-const LOOKUP_INDEX_SQL = `create index if not exists agenda_jobs_delivery_id_idx on agenda_jobs ((data->>'deliveryId'))`;
+/**
+ * The job data key every deliver job is saved and found by (`unique({ 'data.deliveryId': … })`): the
+ * backend looks it up as `data->>'deliveryId'`, which without this index reads the whole job table on
+ * every save (a backlog of n jobs made each save O(n)).
+ */
+const LOOKUP_INDEX_SQL = `create index if not exists ${JOBS_TABLE}_delivery_id_idx on ${JOBS_TABLE} ((data->>'deliveryId'))`;
 
 /**
  * `@agendajs/postgres-backend` in the application's PostgreSQL database (table agenda_jobs), on a pool
@@ -68,9 +70,9 @@ function lockInBatches(repository: PostgresBackend['repository'], pool: pg.Pool)
     // Saves the fill's final, empty lock statement; a job saved since has its own notification (another fill).
     if (drained.delete(jobName)) return undefined;
     const result = await pool.query(
-      `update agenda_jobs set locked_at = $1, last_modified_by = $5
+      `update ${JOBS_TABLE} set locked_at = $1, last_modified_by = $5
         where id in (
-          select id from agenda_jobs
+          select id from ${JOBS_TABLE}
            where name = $2 and disabled = false
              and ((locked_at is null and next_run_at <= $3) or locked_at <= $4)
            order by next_run_at asc nulls last, priority desc
@@ -131,13 +133,13 @@ class SerializedPostgresBackend extends PostgresBackend {
   private outcome: Promise<unknown> | undefined;
 
   constructor(private readonly pool: pg.Pool) {
-    super({ pool, tableName: 'agenda_jobs', channelName: POSTGRES_JOBS_CHANNEL, ensureSchema: true });
-    // No job state notifications (start, success, complete… of every run, one NOTIFY each, heard by every
-    // process): nothing here listens to another process's runs, and they were an eighth of all statements
-    // under load. Agenda publishes them only when the channel has publishState.
+    super({ pool, tableName: JOBS_TABLE, channelName: POSTGRES_JOBS_CHANNEL, ensureSchema: true });
     lockInBatches(this.repository, pool);
     const channel = this.notificationChannel;
     if (!channel) return;
+    // No job state notifications (start, success, complete… of every run, one NOTIFY each, heard by every
+    // process): nothing here listens to another process's runs, and they were an eighth of all statements
+    // under load. Agenda publishes them only when the channel has publishState.
     Object.defineProperty(channel, 'publishState', { value: undefined });
     const subscribe = channel.subscribe.bind(channel);
     channel.subscribe = (handler) => subscribe(oneFillAtATime(handler));

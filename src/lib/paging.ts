@@ -24,8 +24,6 @@ export function encodeCursor(time: Date, id: string): string {
 export const MIN_TIME_MS = Date.parse('0001-01-01T00:00:00.000Z');
 /** See MIN_TIME_MS. */
 export const MAX_TIME_MS = Date.parse('9999-12-31T23:59:59.999Z');
-const MIN_CURSOR_TIME_MS = MIN_TIME_MS;
-const MAX_CURSOR_TIME_MS = MAX_TIME_MS;
 /** Longer than any cursor encodeCursor makes; longer input is refused before decoding. */
 const MAX_CURSOR_LENGTH = 128;
 
@@ -40,7 +38,7 @@ export function decodeCursor(cursor: string, prefix: IdPrefix, field = 'after'):
       const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
       if (Array.isArray(value) && value.length === 2) {
         const [timeMs, id] = value as unknown[];
-        if (Number.isSafeInteger(timeMs) && (timeMs as number) >= MIN_CURSOR_TIME_MS && (timeMs as number) <= MAX_CURSOR_TIME_MS && isId(prefix, id)) {
+        if (Number.isSafeInteger(timeMs) && (timeMs as number) >= MIN_TIME_MS && (timeMs as number) <= MAX_TIME_MS && isId(prefix, id)) {
           const time = new Date(timeMs as number);
           if (encodeCursor(time, id) === cursor) return { time, id };
         }

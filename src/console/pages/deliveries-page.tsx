@@ -36,7 +36,7 @@ export function DeliveriesPage({ org }: { org: string }) {
   const pages = useUrlCursorPages();
   const filter = useMemo<DeliveryFilter>(() => ({ ...(status ? { status } : {}), ...(kind ? { kind } : {}) }), [status, kind]);
   const [{ data, fetching, error }, refetch] = useConsoleQuery({ query: DELIVERIES_QUERY, variables: { org, filter, first: PAGE_SIZE, after: pages.after } });
-  // When this page's data arrived: live attempts received after it are newer than the rows.
+  // When the request for this page's data was sent: live attempts received after it may be newer than the rows.
   const fetchedAtMs = useDataRequestedAtMs(data, fetching);
   const { attempts: live } = useLive();
   const now = useNow(250);

@@ -149,7 +149,7 @@ export async function startReceiver() {
     down: () => call('down'),
     up: () => call('up'),
     stats: () => call('stats'),
-    waitFor: (count, timeoutMs) => call('waitFor', { count, timeoutMs }),
+    waitFor: (ids, timeoutMs) => call('waitFor', { ids, timeoutMs }),
     collect: (ids) => call('collect', { ids }),
   };
 }

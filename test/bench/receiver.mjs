@@ -6,6 +6,7 @@ import { createServer } from 'node:http';
 import { nowMs, waitUntil, serveIpc } from './common.mjs';
 
 const firstSight = new Map(); // event id -> ms
+let awaited = new Set(); // ids a waitFor is waiting for that have not arrived yet
 let requests = 0;
 let lastArrivalMs = 0;
 const sockets = new Set();
@@ -23,6 +24,7 @@ const server = createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
       for (const event of body.data ?? []) {
         if (typeof event.id === 'string' && !firstSight.has(event.id)) {
           firstSight.set(event.id, at);
+          awaited.delete(event.id);
           lastArrivalMs = at;
         }
       }
@@ -41,6 +43,7 @@ const listen = () => new Promise((resolve, reject) => server.once('error', rejec
 const handlers = {
   reset() {
     firstSight.clear();
+    awaited = new Set();
     requests = 0;
     lastArrivalMs = 0;
     return {};
@@ -58,9 +61,13 @@ const handlers = {
   stats() {
     return { events: firstSight.size, requests, lastArrivalMs };
   },
-  /** Waits until `count` distinct events arrived or `timeoutMs` passed. */
-  async waitFor({ count, timeoutMs }) {
-    await waitUntil(() => firstSight.size >= count, { timeoutMs, everyMs: 10 });
+  /**
+   * Waits until every one of `ids` arrived or `timeoutMs` passed. (A count of distinct events would
+   * also count stragglers of an earlier phase and stop before the last of these arrived.)
+   */
+  async waitFor({ ids, timeoutMs }) {
+    awaited = new Set(ids.filter((id) => !firstSight.has(id)));
+    await waitUntil(() => awaited.size === 0, { timeoutMs, everyMs: 10 });
     return { events: firstSight.size, requests, lastArrivalMs };
   },
   /** First-sight times of the given ids (null where never seen). */

@@ -20,8 +20,8 @@ async function drive(ctx, party, params) {
 }
 
 /** Which of `ids` the receiver saw, and when the last of them arrived. */
-async function arrivals(ctx, ids, expected, timeoutMs) {
-  await ctx.receiver.waitFor(expected, timeoutMs);
+async function arrivals(ctx, ids, timeoutMs) {
+  await ctx.receiver.waitFor(ids, timeoutMs);
   const { times } = await ctx.receiver.collect(ids);
   let arrived = 0;
   let lastMs = 0;
@@ -42,7 +42,7 @@ export async function warmUp(ctx, party) {
 async function rateLatency(ctx, party, total) {
   await ctx.receiver.reset();
   const load = await drive(ctx, party, { kind: 'rate', ratePerSec: 20, total });
-  const { times, arrived } = await arrivals(ctx, load.ids, load.events, ctx.limits.deliverMs);
+  const { times, arrived } = await arrivals(ctx, load.ids, ctx.limits.deliverMs);
   const latencies = [];
   times.forEach((t, i) => t !== null && latencies.push(t - load.answeredMs[i]));
   return { events: load.events, arrived, p50Ms: percentile(latencies, 50), p95Ms: percentile(latencies, 95), p99Ms: percentile(latencies, 99) };
@@ -143,7 +143,7 @@ export async function ingest(ctx, party, { concurrency, batchSize, total }) {
   const load = await drive(ctx, party, { kind: batchSize > 1 ? 'batch' : 'single', concurrency, batchSize, total });
   const figures = { events: load.events, ingestPerSec: load.perSec, callP50Ms: load.callP50Ms, callP99Ms: load.callP99Ms };
   if (!party.delivers) return figures;
-  const { arrived, lastMs } = await arrivals(ctx, load.ids, load.events, ctx.limits.deliverMs);
+  const { arrived, lastMs } = await arrivals(ctx, load.ids, ctx.limits.deliverMs);
   return { ...figures, arrived, deliveredPerSec: arrived === load.events ? arrived / ((lastMs - load.startMs) / 1000) : null };
 }
 
@@ -162,7 +162,7 @@ export async function backlogDrain(ctx, party) {
     upMs = nowMs();
     await ctx.receiver.up();
   }
-  const { arrived, lastMs } = await arrivals(ctx, load.ids, load.events, ctx.limits.drainMs);
+  const { arrived, lastMs } = await arrivals(ctx, load.ids, ctx.limits.drainMs);
   const complete = arrived === load.events;
   const drainSeconds = complete ? (lastMs - upMs) / 1000 : (nowMs() - upMs) / 1000;
   return { events: load.events, recordSeconds: load.seconds, arrived, complete, drainSeconds, drainPerSec: complete ? arrived / drainSeconds : null };
